@@ -1,0 +1,32 @@
+#include "pdp/diagnostics.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace pdp {
+
+std::string Diagnostic::ToString() const {
+  if (line <= 0) return absl::StrCat(file, ": ", message);
+  return absl::StrCat(file, ":", line, ": ", message);
+}
+
+void Diagnostics::Add(absl::string_view file, int line, std::string message) {
+  list_.push_back(Diagnostic{std::string(file), line, std::move(message)});
+}
+
+absl::Status Diagnostics::ToStatus() const {
+  if (list_.empty()) return absl::OkStatus();
+  std::vector<Diagnostic> sorted = list_;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.file, a.line) < std::tie(b.file, b.line);
+                   });
+  return absl::InvalidArgumentError(absl::StrJoin(
+      sorted, "\n", [](std::string* out, const Diagnostic& d) {
+        out->append(d.ToString());
+      }));
+}
+
+}  // namespace pdp

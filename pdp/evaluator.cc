@@ -1,0 +1,458 @@
+#include "pdp/evaluator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "pdp/names.h"
+
+namespace pdp {
+namespace {
+
+// The user of a delegated chain as the policy sees it: from the policy's
+// users (precomputed), or from roles the caller asserted.
+struct UserView {
+  bool known = false;
+  const Snapshot::User* user = nullptr;  // When from the policy.
+  std::vector<int> asserted;             // Role indices, when asserted.
+
+  bool MayCall(const Snapshot& s, int tool) const {
+    if (user != nullptr) return user->tools.Test(tool);
+    for (int r : asserted) {
+      if (s.roles()[r].tools.Test(tool)) return true;
+    }
+    return false;
+  }
+  // True if the user has any role of `roles`, inheritance included.
+  bool HasAnyRole(const Snapshot& s, const Bitset& roles) const {
+    if (user != nullptr) return user->role_closure.Intersects(roles);
+    for (int r : asserted) {
+      if (s.roles()[r].closure.Intersects(roles)) return true;
+    }
+    return false;
+  }
+  DataMask Data(const Snapshot& s) const {
+    if (user != nullptr) return user->data;
+    DataMask data = 0;
+    for (int r : asserted) data |= s.roles()[r].data;
+    return data;
+  }
+  Bitset Tools(const Snapshot& s) const {
+    if (user != nullptr) return user->tools;
+    Bitset tools(s.tools().size());
+    for (int r : asserted) tools.OrWith(s.roles()[r].tools);
+    return tools;
+  }
+  std::string RoleNames(const Snapshot& s) const {
+    std::vector<std::string> names;
+    for (int r : user != nullptr ? user->roles : asserted) {
+      names.push_back(s.roles()[r].id);
+    }
+    return names.empty() ? "no roles" : absl::StrJoin(names, ", ");
+  }
+};
+
+// A chain resolved against the snapshot, once per request.
+struct Resolved {
+  const Chain* chain = nullptr;
+  bool service_chain = false;
+  int client = -1;
+  int agent = -1;    // -1: no agent, or an unknown one.
+  int service = -1;
+  UserView user;
+  v1::AuthStrength strength = v1::AUTH_STRENGTH_PASSWORD;
+  // True when a link is unknown: nothing is visible, everything is DENY.
+  bool unknown_link = false;
+};
+
+Resolved Resolve(const Snapshot& s, const Chain& chain) {
+  Resolved r;
+  r.chain = &chain;
+  if (!chain.service_id.empty()) {
+    r.service_chain = true;
+    r.service = s.FindService(chain.service_id);
+    r.unknown_link = r.service < 0;
+    return r;
+  }
+  r.client = s.FindClient(chain.client_id);
+  if (!chain.asserted_roles.empty()) {
+    r.user.known = true;
+    for (const std::string& role : chain.asserted_roles) {
+      int index = s.FindRole(role);
+      if (index >= 0) r.user.asserted.push_back(index);
+    }
+  } else {
+    int u = s.FindUser(chain.user_id);
+    if (u >= 0) {
+      r.user.known = true;
+      r.user.user = &s.users()[u];
+    }
+  }
+  if (!chain.agent_id.empty()) r.agent = s.FindAgent(chain.agent_id);
+  r.strength = StrengthFromAmr(chain.amr);
+  r.unknown_link = r.client < 0 || !r.user.known ||
+                   (!chain.agent_id.empty() && r.agent < 0);
+  return r;
+}
+
+bool Autonomous(const Resolved& r) {
+  return r.service_chain || r.chain->autonomous;
+}
+
+// Whether the chain-side conditions of `rule` hold; tool-side ones are in
+// rule.tools.
+bool RuleMatchesChain(const Snapshot& s, const Snapshot::DenyRule& rule,
+                      const Resolved& r) {
+  const bool delegated = !r.service_chain;
+  if (rule.users && !(delegated && rule.users->contains(r.chain->user_id))) {
+    return false;
+  }
+  if (rule.roles && !(delegated && r.user.HasAnyRole(s, *rule.roles))) {
+    return false;
+  }
+  if (rule.agents && !(r.agent >= 0 && rule.agents->Test(r.agent))) {
+    return false;
+  }
+  if (rule.clients && !(r.client >= 0 && rule.clients->Test(r.client))) {
+    return false;
+  }
+  if (rule.services && !(r.service >= 0 && rule.services->Test(r.service))) {
+    return false;
+  }
+  if (rule.client_trust_below &&
+      !(r.client >= 0 && s.clients()[r.client].trust < *rule.client_trust_below)) {
+    return false;
+  }
+  if (rule.autonomous && *rule.autonomous != Autonomous(r)) return false;
+  return true;
+}
+
+void Add(Decision& d, v1::Link link, v1::Reason::Code code,
+         std::string message) {
+  Reason reason;
+  reason.link = link;
+  reason.code = code;
+  reason.message = std::move(message);
+  d.reasons.push_back(std::move(reason));
+}
+
+std::string Quote(absl::string_view id) { return absl::StrCat("\"", id, "\""); }
+
+// The tool's scopes the chain lacks, by name.
+std::vector<std::string> MissingScopes(const Snapshot& s, const Resolved& r,
+                                       const Snapshot::Tool& tool) {
+  std::vector<std::string> missing;
+  for (int scope : tool.scopes) {
+    const std::string& name = s.scopes()[scope];
+    bool granted;
+    if (r.service_chain) {
+      granted = s.services()[r.service].scopes.Test(scope);
+    } else {
+      const auto& token = r.chain->scopes;
+      granted = s.clients()[r.client].scopes.Test(scope) &&
+                std::find(token.begin(), token.end(), name) != token.end();
+    }
+    if (!granted) missing.push_back(name);
+  }
+  return missing;
+}
+
+void AddMissingScopes(const Snapshot& s, const Resolved& r, int t,
+                      Decision& d) {
+  const Snapshot::Tool& tool = s.tools()[t];
+  std::vector<std::string> missing = MissingScopes(s, r, tool);
+  if (missing.empty()) return;
+  std::string message;
+  if (r.service_chain) {
+    message = absl::StrCat("service ", Quote(r.chain->service_id),
+                           " lacks scope(s) ", absl::StrJoin(missing, ", "),
+                           " required by ", Quote(tool.id));
+  } else {
+    std::vector<std::string> beyond_ceiling;
+    for (const std::string& scope : missing) {
+      if (!s.clients()[r.client].scopes.Test(s.FindScope(scope))) {
+        beyond_ceiling.push_back(scope);
+      }
+    }
+    message = absl::StrCat("the token of client ", Quote(r.chain->client_id),
+                           " lacks scope(s) ", absl::StrJoin(missing, ", "),
+                           " required by ", Quote(tool.id));
+    if (!beyond_ceiling.empty()) {
+      absl::StrAppend(&message, " (", absl::StrJoin(beyond_ceiling, ", "),
+                      " not in the client's registered scopes)");
+    }
+  }
+  Add(d, r.service_chain ? v1::LINK_SERVICE : v1::LINK_CLIENT,
+      v1::Reason::MISSING_SCOPE, std::move(message));
+  d.reasons.back().missing_scopes = std::move(missing);
+}
+
+// Steps 1-5 of DESIGN §2 and, for autonomous chains, the autonomy ban:
+// appends a reason for every failing link.
+void AddDenials(const Snapshot& s, const Resolved& r, int t,
+                absl::string_view tool_id, Decision& d) {
+  const Chain& chain = *r.chain;
+  if (t < 0) {
+    Add(d, v1::LINK_TOOL, v1::Reason::TOOL_UNKNOWN,
+        absl::StrCat("tool ", Quote(tool_id), " is not in the policy"));
+  }
+  if (r.service_chain) {
+    if (r.service < 0) {
+      Add(d, v1::LINK_SERVICE, v1::Reason::SERVICE_UNKNOWN,
+          absl::StrCat("service ", Quote(chain.service_id),
+                       " is not in the policy"));
+    }
+  } else {
+    if (r.client < 0) {
+      Add(d, v1::LINK_CLIENT, v1::Reason::CLIENT_NOT_REGISTERED,
+          absl::StrCat("client ", Quote(chain.client_id),
+                       " is not registered"));
+    }
+    if (!r.user.known) {
+      Add(d, v1::LINK_USER, v1::Reason::USER_UNKNOWN,
+          absl::StrCat("user ", Quote(chain.user_id), " is not known"));
+    }
+    if (!chain.agent_id.empty() && r.agent < 0) {
+      Add(d, v1::LINK_AGENT, v1::Reason::AGENT_UNKNOWN,
+          absl::StrCat("agent ", Quote(chain.agent_id),
+                       " is not in the policy"));
+    }
+  }
+  if (t < 0) return;
+  const Snapshot::Tool& tool = s.tools()[t];
+
+  if (r.service_chain) {
+    if (r.service >= 0) {
+      if (!s.services()[r.service].tools.Test(t)) {
+        Add(d, v1::LINK_SERVICE, v1::Reason::SERVICE_NOT_PERMITTED,
+            absl::StrCat("service ", Quote(chain.service_id), " does not have ",
+                         Quote(tool.id), " among its tools"));
+      }
+      AddMissingScopes(s, r, t, d);
+    }
+  } else {
+    if (r.user.known && !r.user.MayCall(s, t)) {
+      Add(d, v1::LINK_USER, v1::Reason::USER_NOT_PERMITTED,
+          absl::StrCat("no role of user ", Quote(chain.user_id), " (",
+                       r.user.RoleNames(s), ") grants ", Quote(tool.id)));
+    }
+    if (r.agent >= 0 && !s.agents()[r.agent].tools.Test(t)) {
+      Add(d, v1::LINK_AGENT, v1::Reason::AGENT_NOT_PERMITTED,
+          absl::StrCat("agent ", Quote(chain.agent_id), " does not have ",
+                       Quote(tool.id), " among its capabilities"));
+    }
+    if (r.client >= 0) {
+      AddMissingScopes(s, r, t, d);
+      const Snapshot::Client& client = s.clients()[r.client];
+      if (client.trust < tool.min_client_trust) {
+        Add(d, v1::LINK_CLIENT, v1::Reason::CLIENT_TRUST_TOO_LOW,
+            absl::StrCat("client ", Quote(client.id), " is trusted as ",
+                         ClientTrustName(client.trust), "; ", Quote(tool.id),
+                         " requires at least ",
+                         ClientTrustName(tool.min_client_trust)));
+      }
+    }
+  }
+  for (const Snapshot::DenyRule& rule : s.deny_rules()) {
+    if (!rule.tools.Test(t) || !RuleMatchesChain(s, rule, r)) continue;
+    std::string message = absl::StrCat("deny rule ", Quote(rule.id), " matches");
+    if (!rule.description.empty()) absl::StrAppend(&message, ": ", rule.description);
+    Add(d, v1::LINK_RULE, v1::Reason::RULE, std::move(message));
+    d.reasons.back().rule_id = rule.id;
+  }
+  if (Autonomous(r) && tool.autonomy == v1::AUTONOMY_FORBIDDEN) {
+    Add(d, v1::LINK_TOOL, v1::Reason::AUTONOMY_FORBIDDEN,
+        absl::StrCat(Quote(tool.id),
+                     " may not be called with no human in the loop"));
+  }
+}
+
+// What a call would redact: T.data - V.data for services, T.data - (U.data
+// & A.data) with an agent, T.data - U.data without.
+DataMask Redact(const Snapshot& s, const Resolved& r, int t) {
+  DataMask allowed;
+  if (r.service_chain) {
+    allowed = s.services()[r.service].data;
+  } else {
+    allowed = r.user.Data(s);
+    if (r.agent >= 0) allowed &= s.agents()[r.agent].data;
+  }
+  return s.tools()[t].data & ~allowed;
+}
+
+bool NeedsApproval(const Snapshot& s, const Resolved& r, int t) {
+  if (!Autonomous(r)) return false;
+  return s.tools()[t].autonomy == v1::AUTONOMY_APPROVAL ||
+         (r.agent >= 0 && !s.agents()[r.agent].autonomous);
+}
+
+v1::AuthStrength StepUp(const Snapshot& s, const Resolved& r, int t) {
+  if (r.service_chain) return v1::AUTH_STRENGTH_UNSPECIFIED;
+  v1::AuthStrength required = s.tools()[t].auth;
+  return r.strength < required ? required : v1::AUTH_STRENGTH_UNSPECIFIED;
+}
+
+absl::Status ValidateRequest(const Request& request) {
+  if (absl::Status status = ValidateChain(request.chain); !status.ok()) {
+    return status;
+  }
+  if (request.tool_id.empty()) {
+    return absl::InvalidArgumentError("tool_id is empty: name the tool to check");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateChain(const Chain& chain) {
+  if (!chain.service_id.empty()) {
+    std::vector<std::string> extra;
+    if (!chain.user_id.empty()) extra.push_back("user_id");
+    if (!chain.client_id.empty()) extra.push_back("client_id");
+    if (!chain.agent_id.empty()) extra.push_back("agent_id");
+    if (!chain.asserted_roles.empty()) extra.push_back("asserted_roles");
+    if (!chain.amr.empty()) extra.push_back("amr");
+    if (!extra.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "malformed identity chain: chain.service_id is set together with "
+          "chain.",
+          absl::StrJoin(extra, ", chain."),
+          "; a chain is either a service alone or a user and a client"));
+    }
+    return absl::OkStatus();
+  }
+  if (chain.user_id.empty() || chain.client_id.empty()) {
+    const char* missing = chain.user_id.empty() && chain.client_id.empty()
+                              ? "chain.user_id and chain.client_id are"
+                          : chain.user_id.empty() ? "chain.user_id is"
+                                                  : "chain.client_id is";
+    return absl::InvalidArgumentError(absl::StrCat(
+        "malformed identity chain: ", missing,
+        " empty; a chain is either a user and a client (optionally an "
+        "agent) or a service alone"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Decision> Check(const Snapshot& s, const Request& request) {
+  if (absl::Status status = ValidateRequest(request); !status.ok()) {
+    return status;
+  }
+  const Resolved r = Resolve(s, request.chain);
+  const int t = s.FindTool(request.tool_id);
+  Decision d;
+  AddDenials(s, r, t, request.tool_id, d);
+  if (!d.reasons.empty()) {
+    d.effect = v1::EFFECT_DENY;
+    return d;
+  }
+  d.redact = Redact(s, r, t);
+  d.effect = v1::EFFECT_ALLOW;
+  if (request.action == Action::kSee) return d;
+
+  const Snapshot::Tool& tool = s.tools()[t];
+  if (v1::AuthStrength required = StepUp(s, r, t);
+      required != v1::AUTH_STRENGTH_UNSPECIFIED) {
+    d.effect = v1::EFFECT_STEP_UP;
+    d.step_up = required;
+    Add(d, v1::LINK_USER, v1::Reason::STEP_UP_REQUIRED,
+        absl::StrCat(Quote(tool.id), " requires ", AuthStrengthName(required),
+                     " authentication; the user's session has ",
+                     AuthStrengthName(r.strength)));
+    return d;
+  }
+  if (NeedsApproval(s, r, t)) {
+    d.effect = v1::EFFECT_REQUIRE_APPROVAL;
+    if (tool.autonomy == v1::AUTONOMY_APPROVAL) {
+      Add(d, v1::LINK_TOOL, v1::Reason::APPROVAL_REQUIRED,
+          absl::StrCat(Quote(tool.id),
+                       " needs a human's approval when called with no human "
+                       "in the loop"));
+    }
+    if (r.agent >= 0 && !s.agents()[r.agent].autonomous) {
+      Add(d, v1::LINK_AGENT, v1::Reason::APPROVAL_REQUIRED,
+          absl::StrCat("agent ", Quote(request.chain.agent_id),
+                       " may not act with no human in the loop"));
+    }
+  }
+  return d;
+}
+
+absl::StatusOr<std::vector<Decision>> BatchCheck(
+    const Snapshot& snapshot, const std::vector<Request>& requests) {
+  std::vector<Decision> decisions;
+  decisions.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    absl::StatusOr<Decision> decision = Check(snapshot, requests[i]);
+    if (!decision.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("checks[", i, "]: ", decision.status().message()));
+    }
+    decisions.push_back(*std::move(decision));
+  }
+  return decisions;
+}
+
+absl::StatusOr<std::vector<VisibleTool>> FilterTools(
+    const Snapshot& s, const Chain& chain, const ToolSelection& selection) {
+  if (absl::Status status = ValidateChain(chain); !status.ok()) return status;
+  if (selection.server_id.empty() == selection.tool_ids.empty()) {
+    return absl::InvalidArgumentError(
+        "give exactly one of server_id (all its tools) or tool_ids");
+  }
+  std::vector<VisibleTool> visible;
+  const Resolved r = Resolve(s, chain);
+  if (r.unknown_link) return visible;
+
+  const size_t n = s.tools().size();
+  Bitset candidates(n);
+  if (!selection.server_id.empty()) {
+    const Snapshot::Server* server = s.FindServer(selection.server_id);
+    if (server == nullptr) return visible;
+    for (int t = server->begin; t < server->end; ++t) candidates.Set(t);
+  } else {
+    for (const std::string& id : selection.tool_ids) {
+      int t = s.FindTool(id);
+      if (t >= 0) candidates.Set(t);
+    }
+  }
+
+  if (r.service_chain) {
+    candidates.AndWith(s.services()[r.service].tools);
+  } else {
+    candidates.AndWith(r.user.Tools(s));
+    if (r.agent >= 0) candidates.AndWith(s.agents()[r.agent].tools);
+    candidates.AndWith(s.ToolsForTrust(s.clients()[r.client].trust));
+  }
+  if (Autonomous(r)) candidates.AndNotWith(s.AutonomyForbidden());
+  for (const Snapshot::DenyRule& rule : s.deny_rules()) {
+    if (RuleMatchesChain(s, rule, r)) candidates.AndNotWith(rule.tools);
+  }
+
+  // Scopes last: per tool, over the few it requires.
+  Bitset granted(s.scopes().size());
+  if (r.service_chain) {
+    granted = s.services()[r.service].scopes;
+  } else {
+    const Bitset& ceiling = s.clients()[r.client].scopes;
+    for (const std::string& name : chain.scopes) {
+      int scope = s.FindScope(name);
+      if (scope >= 0 && ceiling.Test(scope)) granted.Set(scope);
+    }
+  }
+  candidates.ForEach([&](size_t t) {
+    for (int scope : s.tools()[t].scopes) {
+      if (!granted.Test(scope)) return;
+    }
+    VisibleTool tool;
+    tool.tool = static_cast<int>(t);
+    tool.requires_approval = NeedsApproval(s, r, tool.tool);
+    tool.step_up = StepUp(s, r, tool.tool);
+    tool.redact = Redact(s, r, tool.tool);
+    visible.push_back(tool);
+  });
+  return visible;
+}
+
+}  // namespace pdp

@@ -1,0 +1,46 @@
+#ifndef PDP_EVALUATOR_H_
+#define PDP_EVALUATOR_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "pdp/decision.h"
+#include "pdp/request.h"
+#include "pdp/snapshot.h"
+
+namespace pdp {
+
+// Decides requests against a snapshot, exactly as docs/policy.md describes
+// (DESIGN §2). Every function is a pure function of its arguments: it is
+// thread-safe, takes no locks and never logs. A non-OK status means the
+// request itself is malformed; DENY is a Decision.
+
+// Returns InvalidArgument, naming the field, unless `chain` is a delegated
+// chain (user_id and client_id, optional agent_id, no service_id) or a
+// service chain (service_id alone; scopes are ignored: a service's come
+// from the policy).
+absl::Status ValidateChain(const Chain& chain);
+
+// Decides whether the chain may call (or see) the tool.
+// Returns InvalidArgument for a malformed chain or an empty tool id.
+absl::StatusOr<Decision> Check(const Snapshot& snapshot,
+                               const Request& request);
+
+// Check() for each request, in order. Returns InvalidArgument naming the
+// index of the first malformed request.
+absl::StatusOr<std::vector<Decision>> BatchCheck(
+    const Snapshot& snapshot, const std::vector<Request>& requests);
+
+// The selected tools the chain may see, in tool id order, each with what a
+// call would still need. Exactly the tools for which Check(kSee) is not
+// DENY. Unknown tool ids and servers select nothing.
+// Returns InvalidArgument for a malformed chain, or unless exactly one of
+// server_id and tool_ids is given.
+absl::StatusOr<std::vector<VisibleTool>> FilterTools(
+    const Snapshot& snapshot, const Chain& chain,
+    const ToolSelection& selection);
+
+}  // namespace pdp
+
+#endif  // PDP_EVALUATOR_H_
