@@ -359,8 +359,8 @@ void FileReader::ReadDocument(const YAML::Node& root) {
          }},
     };
     // An empty `when` is the compiler's error, for bundles from any source.
+    if (n.IsNull()) return;  // A null node's mark is past its key's line.
     (*source->mutable_item_lines())["when"] = LineOf(n);
-    if (n.IsNull()) return;
     ReadMap(n, when_fields, "when", rule->mutable_when());
   };
   const std::vector<Field<v1::DenyRule>> deny_fields = {

@@ -1,0 +1,306 @@
+#include "pdp/compiler.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pdp {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// A fresh policy directory under TEST_TMPDIR, filled from {name: content}.
+std::string WritePolicy(const std::map<std::string, std::string>& files) {
+  static int counter = 0;
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") /
+                 ("policy" + std::to_string(counter++));
+  fs::remove_all(dir);
+  for (const auto& [name, content] : files) {
+    fs::create_directories((dir / name).parent_path());
+    std::ofstream(dir / name) << content;
+  }
+  return dir.string();
+}
+
+// The compiler's errors, one "file:line: message" each.
+std::vector<std::string> Errors(const std::map<std::string, std::string>& files) {
+  auto snapshot = Compiler::CompileDirectory(WritePolicy(files));
+  if (snapshot.ok()) return {};
+  EXPECT_EQ(snapshot.status().code(), absl::StatusCode::kInvalidArgument);
+  return absl::StrSplit(snapshot.status().message(), '\n');
+}
+
+constexpr char kTools[] = R"(tools:
+  - id: crm.search_contacts
+    scopes: [contacts:read]
+    data: [pii]
+  - id: crm.export_contacts
+    scopes: [contacts:read, contacts:export]
+    data: [pii]
+  - id: hr.get_salary
+    data: [salary]
+)";
+
+TEST(CompilerTest, CompilesAValidPolicy) {
+  auto snapshot = Compiler::CompileDirectory(WritePolicy({
+      {"tools.yaml", kTools},
+      {"roles.yaml", R"(roles:
+  - id: sales
+    tools: ["crm.*"]
+    data: [pii]
+  - id: executive
+    inherits: [sales]
+    tools: [hr.get_salary]
+    data: [salary]
+users:
+  - id: alice
+    roles: [executive]
+)"},
+  }));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const Snapshot& s = **snapshot;
+  EXPECT_EQ(s.tools().size(), 3);
+  // Sorted by id, so each server is a contiguous range.
+  EXPECT_EQ(s.tools()[0].id, "crm.export_contacts");
+  ASSERT_NE(s.FindServer("crm"), nullptr);
+  EXPECT_EQ(s.FindServer("crm")->end - s.FindServer("crm")->begin, 2);
+  EXPECT_EQ(s.FindServer("nope"), nullptr);
+  // Inheritance is flattened: executive has sales' tools and data.
+  const Snapshot::Role& exec = s.roles()[s.FindRole("executive")];
+  EXPECT_EQ(exec.tools.Count(), 3);
+  EXPECT_THAT(s.DataClassNames(exec.data), ElementsAre("pii", "salary"));
+  const Snapshot::User& alice = s.users()[s.FindUser("alice")];
+  EXPECT_TRUE(alice.tools.Test(s.FindTool("hr.get_salary")));
+  EXPECT_TRUE(alice.role_closure.Test(s.FindRole("sales")));
+  // Defaults.
+  const Snapshot::Tool& tool = s.tools()[s.FindTool("hr.get_salary")];
+  EXPECT_EQ(tool.risk, v1::RISK_MEDIUM);
+  EXPECT_EQ(tool.autonomy, v1::AUTONOMY_ALLOWED);
+  EXPECT_EQ(tool.auth, v1::AUTH_STRENGTH_PASSWORD);
+  EXPECT_EQ(tool.min_client_trust, v1::CLIENT_TRUST_UNTRUSTED);
+  EXPECT_EQ(s.version().substr(0, 4), "dev-");
+}
+
+TEST(CompilerTest, VersionIsStableAndFollowsContent) {
+  std::map<std::string, std::string> files = {{"tools.yaml", kTools}};
+  auto a = Compiler::CompileDirectory(WritePolicy(files));
+  auto b = Compiler::CompileDirectory(WritePolicy(files));
+  files["more.yaml"] = "tools:\n  - id: x.y\n";
+  auto c = Compiler::CompileDirectory(WritePolicy(files));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ((*a)->version(), (*b)->version());
+  EXPECT_NE((*a)->version(), (*c)->version());
+}
+
+TEST(CompilerTest, MissingDirectoryIsNotFound) {
+  auto snapshot = Compiler::CompileDirectory("/nonexistent/policy");
+  EXPECT_EQ(snapshot.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(CompilerTest, SkipsPolicyTestsAndHiddenFiles) {
+  auto snapshot = Compiler::CompileDirectory(WritePolicy({
+      {"tools.yaml", kTools},
+      {"cases_test.yaml", "this is not: [a policy"},
+      {".hidden/x.yaml", "garbage: ["},
+      {"notes.txt", "ignored"},
+      {"sub/more.yml", "tools:\n  - id: calendar.create_event\n"},
+  }));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_GE((*snapshot)->FindTool("calendar.create_event"), 0);
+}
+
+TEST(CompilerTest, MalformedYaml) {
+  EXPECT_THAT(Errors({{"bad.yaml", "tools:\n  - id: a.b\n    scopes: [x\n"}}),
+              ElementsAre(HasSubstr("bad.yaml:4: malformed YAML")));
+}
+
+TEST(CompilerTest, UnknownKey) {
+  EXPECT_THAT(
+      Errors({{"t.yaml", "tools:\n  - id: a.b\n    scope: [x]\n"}}),
+      ElementsAre(
+          "t.yaml:3: unknown key \"scope\" in tools; expected one of: id, "
+          "scopes, data, risk, autonomy, auth, min_client_trust, description"));
+  EXPECT_THAT(Errors({{"t.yaml", "tool:\n  - id: a.b\n"}}),
+              ElementsAre(HasSubstr("t.yaml:1: unknown key \"tool\" in the policy file")));
+  EXPECT_THAT(Errors({{"t.yaml", std::string(kTools) +
+                                     "deny:\n  - id: r\n    when: {tool: [\"crm.*\"]}\n"}}),
+              ElementsAre(HasSubstr("t.yaml:12: unknown key \"tool\" in when"),
+                          HasSubstr("t.yaml:12: deny rule \"r\" has no condition")));
+}
+
+TEST(CompilerTest, DuplicateIdNamesBothPlaces) {
+  EXPECT_THAT(
+      Errors({{"a.yaml", "roles:\n  - id: sales\n"},
+              {"b.yaml", "roles:\n  - id: ops\n  - id: sales\n"}}),
+      ElementsAre("b.yaml:3: duplicate role id \"sales\" (first defined at "
+                  "a.yaml:2)"));
+}
+
+TEST(CompilerTest, DuplicateKey) {
+  EXPECT_THAT(Errors({{"t.yaml", "tools:\n  - id: a.b\n    risk: low\n    risk: high\n"}}),
+              ElementsAre("t.yaml:4: duplicate key \"risk\" in tools"));
+}
+
+TEST(CompilerTest, UnknownRoleInInherits) {
+  EXPECT_THAT(Errors({{"t.yaml", kTools},
+                      {"r.yaml", "roles:\n  - id: exec\n    inherits:\n      - sales\n      - boss\n"}}),
+              ElementsAre("r.yaml:4: role \"exec\": unknown role \"sales\" in \"inherits\"",
+                          "r.yaml:5: role \"exec\": unknown role \"boss\" in \"inherits\""));
+}
+
+TEST(CompilerTest, InheritanceCycle) {
+  EXPECT_THAT(Errors({{"r.yaml", R"(roles:
+  - id: a
+    inherits: [b]
+  - id: b
+    inherits: [c]
+  - id: c
+    inherits: [a]
+  - id: self
+    inherits: [self]
+)"}}),
+              ElementsAre("r.yaml:7: inheritance cycle: a -> b -> c -> a",
+                          "r.yaml:9: inheritance cycle: self -> self"));
+}
+
+TEST(CompilerTest, UnknownRoleInUser) {
+  EXPECT_THAT(Errors({{"u.yaml", "roles:\n  - id: sales\nusers:\n  - id: bob\n    roles: [sales, salse]\n"}}),
+              ElementsAre("u.yaml:5: user \"bob\": unknown role \"salse\""));
+}
+
+TEST(CompilerTest, GlobMatchingNoTool) {
+  EXPECT_THAT(Errors({{"t.yaml", kTools},
+                      {"a.yaml", R"(agents:
+  - id: helper
+    tools:
+      - "crm.*"
+      - "calendar.*"
+      - crm.serch_contacts
+)"}}),
+              ElementsAre("a.yaml:5: agent \"helper\": \"calendar.*\" in \"tools\" matches no tool",
+                          "a.yaml:6: agent \"helper\": \"crm.serch_contacts\" in \"tools\" matches no tool"));
+}
+
+TEST(CompilerTest, BadEnumValue) {
+  EXPECT_THAT(
+      Errors({{"t.yaml", "tools:\n  - id: a.b\n    risk: extreme\n    auth: sms\n"}}),
+      ElementsAre("t.yaml:3: \"extreme\" is not a valid risk; expected one of: "
+                  "low, medium, high, critical",
+                  "t.yaml:4: \"sms\" is not a valid auth; expected one of: "
+                  "password, mfa, phishing_resistant"));
+  EXPECT_THAT(Errors({{"c.yaml", "clients:\n  - id: c\n    trust: total\n"}}),
+              ElementsAre(HasSubstr("c.yaml:3: \"total\" is not a valid trust")));
+}
+
+TEST(CompilerTest, WrongShapes) {
+  EXPECT_THAT(Errors({{"t.yaml", "tools:\n  - id: a.b\n    scopes: x\n"}}),
+              ElementsAre("t.yaml:3: \"scopes\" must be a list"));
+  EXPECT_THAT(Errors({{"t.yaml", "tools: {id: a.b}\n"}}),
+              ElementsAre("t.yaml:1: \"tools\" must be a list"));
+  EXPECT_THAT(Errors({{"t.yaml", "- a\n- b\n"}}),
+              ElementsAre(HasSubstr("t.yaml:1: a policy file must be a mapping")));
+  EXPECT_THAT(Errors({{"a.yaml", "agents:\n  - id: x\n    autonomous: yes please\n"}}),
+              ElementsAre("a.yaml:3: \"autonomous\" must be true or false"));
+  EXPECT_THAT(Errors({{"t.yaml", "tools:\n  - scopes: [x]\n"}}),
+              ElementsAre("t.yaml:2: an element of \"tools\" has no \"id\""));
+  EXPECT_THAT(Errors({{"t.yaml", "tools:\n  - id: nodot\n"}}),
+              ElementsAre(HasSubstr("t.yaml:2: tool id \"nodot\" must be \"<server>.<tool>\"")));
+}
+
+TEST(CompilerTest, EmptyDenyRuleIsAnError) {
+  EXPECT_THAT(Errors({{"d.yaml", std::string(kTools) + R"(deny:
+  - id: oops
+    when: {}
+  - id: nothing
+  - id: null-when
+    when:
+)"}}),
+              ElementsAre(HasSubstr("d.yaml:12: deny rule \"oops\" has no condition"),
+                          HasSubstr("d.yaml:13: deny rule \"nothing\" has no condition"),
+                          HasSubstr("d.yaml:14: deny rule \"null-when\" has no condition")));
+}
+
+TEST(CompilerTest, DenyRuleReferences) {
+  EXPECT_THAT(Errors({{"t.yaml", kTools}, {"d.yaml", R"(roles:
+  - id: sales
+deny:
+  - id: r1
+    when:
+      roles: [sales, ghost]
+      agents: [nobody]
+      servers: ["crm", "finance*"]
+      tools: ["hr.*"]
+      clients: [c1]
+      services: [s1]
+)"}}),
+              ElementsAre("d.yaml:6: deny rule \"r1\": unknown role \"ghost\" in \"roles\"",
+                          "d.yaml:7: deny rule \"r1\": unknown agent \"nobody\" in \"agents\"",
+                          "d.yaml:8: deny rule \"r1\": \"finance*\" in \"servers\" matches no server",
+                          "d.yaml:10: deny rule \"r1\": unknown client \"c1\" in \"clients\"",
+                          "d.yaml:11: deny rule \"r1\": unknown service \"s1\" in \"services\""));
+}
+
+TEST(CompilerTest, RegistriesCatchUndeclaredScopesAndData) {
+  EXPECT_THAT(Errors({{"t.yaml", kTools},
+                      {"reg.yaml", R"(scopes:
+  - contacts:read
+  - id: contacts:export
+    description: bulk export
+data_classes: [pii]
+)"}}),
+              ElementsAre("t.yaml:9: unknown data class \"salary\": it is not declared in \"data_classes\""));
+  EXPECT_THAT(Errors({{"t.yaml", kTools}, {"reg.yaml", "scopes: [contacts:read]\n"}}),
+              ElementsAre("t.yaml:6: unknown scope \"contacts:export\": it is not declared in \"scopes\""));
+  // Without registries, any scope or data class is fine.
+  EXPECT_THAT(Errors({{"t.yaml", kTools}}), IsEmpty());
+}
+
+TEST(CompilerTest, ReportsEveryErrorAcrossFilesAtOnce) {
+  std::vector<std::string> errors = Errors({
+      {"a.yaml", "tools:\n  - id: a.b\n    risk: huge\n"},
+      {"b.yaml", "roles:\n  - id: r\n    inherits: [missing]\n    tools: [\"z.*\"]\n"},
+      {"c.yaml", "users: [\n"},
+  });
+  EXPECT_THAT(errors, ElementsAre(HasSubstr("a.yaml:3:"), HasSubstr("b.yaml:3:"),
+                                  HasSubstr("b.yaml:4:"), HasSubstr("c.yaml:")));
+}
+
+TEST(CompilerTest, TooManyDataClasses) {
+  std::string tools = "tools:\n";
+  for (int i = 0; i < 65; ++i) {
+    tools += "  - id: s.t" + std::to_string(i) + "\n    data: [d" + std::to_string(i) + "]\n";
+  }
+  EXPECT_THAT(Errors({{"t.yaml", tools}}),
+              ElementsAre(HasSubstr("65 data classes; at most 64")));
+}
+
+TEST(CompilerTest, CompileBundleDirectly) {
+  v1::Bundle bundle;
+  bundle.mutable_metadata()->set_version("42");
+  v1::Tool* tool = bundle.add_tools();
+  tool->set_id("a.b");
+  v1::Role* role = bundle.add_roles();
+  role->set_id("r");
+  role->add_tools("a.*");
+  auto snapshot = Compiler::Compile(bundle);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->version(), "42");
+  role->add_inherits("r");
+  role->mutable_source()->set_file("remote.yaml");
+  role->mutable_source()->set_line(7);
+  EXPECT_THAT(Compiler::Compile(bundle).status().message(),
+              HasSubstr("remote.yaml:7: inheritance cycle: r -> r"));
+}
+
+}  // namespace
+}  // namespace pdp
