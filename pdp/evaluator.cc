@@ -38,11 +38,12 @@ struct UserView {
     for (int r : asserted) data |= s.roles()[r].data;
     return data;
   }
-  Bitset Tools(const Snapshot& s) const {
-    if (user != nullptr) return user->tools;
+  // Removes from `candidates` the tools no role of the user grants.
+  void Restrict(const Snapshot& s, Bitset& candidates) const {
+    if (user != nullptr) return candidates.AndWith(user->tools);
     Bitset tools(s.tools().size());
     for (int r : asserted) tools.OrWith(s.roles()[r].tools);
-    return tools;
+    candidates.AndWith(tools);
   }
   std::string RoleNames(const Snapshot& s) const {
     std::vector<std::string> names;
@@ -421,7 +422,7 @@ absl::StatusOr<std::vector<VisibleTool>> FilterTools(
   if (r.service_chain) {
     candidates.AndWith(s.services()[r.service].tools);
   } else {
-    candidates.AndWith(r.user.Tools(s));
+    r.user.Restrict(s, candidates);
     if (r.agent >= 0) candidates.AndWith(s.agents()[r.agent].tools);
     candidates.AndWith(s.ToolsForTrust(s.clients()[r.client].trust));
   }

@@ -166,8 +166,9 @@ class FileReader {
                 std::function<void(bool)> set) {
     if (node.IsScalar()) {
       const std::string& s = node.Scalar();
-      if (s == "true") return set(true);
-      if (s == "false") return set(false);
+      // YAML 1.2's core schema booleans.
+      if (s == "true" || s == "True" || s == "TRUE") return set(true);
+      if (s == "false" || s == "False" || s == "FALSE") return set(false);
     }
     Error(node, absl::StrCat("\"", key, "\" must be true or false"));
   }
