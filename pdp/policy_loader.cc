@@ -455,8 +455,9 @@ absl::StatusOr<v1::Bundle> LoadPolicyDirectory(const std::string& dir,
                                                Diagnostics* diagnostics) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    return absl::NotFoundError(
-        absl::StrCat("policy directory \"", dir, "\" is not a directory"));
+    return absl::NotFoundError(absl::StrCat(
+        "policy directory \"", dir, "\" ",
+        fs::exists(dir, ec) ? "is not a directory" : "does not exist"));
   }
   std::vector<fs::path> files;
   fs::recursive_directory_iterator it(
@@ -482,8 +483,8 @@ absl::StatusOr<v1::Bundle> LoadPolicyDirectory(const std::string& dir,
 
   v1::Bundle bundle;
   for (const fs::path& path : files) {
-    std::string relative = fs::relative(path, dir, ec).generic_string();
-    if (ec || relative.empty()) relative = path.generic_string();
+    std::string relative = path.lexically_relative(dir).generic_string();
+    if (relative.empty()) relative = path.generic_string();
     std::ifstream in(path, std::ios::binary);
     if (!in) {
       diagnostics->Add(relative, 0, "cannot be read");

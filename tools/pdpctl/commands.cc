@@ -1,0 +1,446 @@
+#include "tools/pdpctl/commands.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "pdp/compiler.h"
+#include "pdp/evaluator.h"
+#include "pdp/request.h"
+#include "pdp/snapshot.h"
+#include "tools/pdpctl/render.h"
+
+namespace pdpctl {
+namespace {
+
+using Kind = FlagSpec::Kind;
+
+// Prints a usage problem and returns kExitUsage.
+int UsageError(absl::string_view command, absl::string_view message,
+               std::ostream& err) {
+  err << "pdpctl " << command << ": " << message << "\n"
+      << "run 'pdpctl " << command << " --help' for usage\n";
+  return kExitUsage;
+}
+
+std::string Plural(size_t n, absl::string_view noun) {
+  return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
+}
+
+// Prints every policy error, one "file:line: message" per line.
+void PrintPolicyErrors(const absl::Status& status, absl::string_view command,
+                       std::ostream& err) {
+  if (status.code() == absl::StatusCode::kInvalidArgument) {
+    err << status.message() << "\n";
+  } else {
+    err << "pdpctl " << command << ": " << status.message() << "\n";
+  }
+}
+
+// Compiles the policy directory, or prints why it cannot and returns the
+// status.
+absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> LoadPolicy(
+    absl::string_view command, const std::string& dir, std::ostream& err) {
+  absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> snapshot =
+      pdp::Compiler::CompileDirectory(dir);
+  if (!snapshot.ok()) PrintPolicyErrors(snapshot.status(), command, err);
+  return snapshot;
+}
+
+// For commands that decide: after LoadPolicy failed with `status`, says that
+// no decision was made and returns kExitUsage.
+int NoDecision(absl::string_view command, const std::string& dir,
+               const absl::Status& status, std::ostream& err) {
+  if (status.code() == absl::StatusCode::kInvalidArgument) {
+    err << "pdpctl " << command << ": the policy in \"" << dir
+        << "\" does not compile; no decision was made\n";
+  }
+  return kExitUsage;
+}
+
+// The flags that name an identity chain, shared by check and filter.
+std::vector<FlagSpec> ChainFlags() {
+  return {
+      {"policy", Kind::kValue, "DIR", "the policy directory (required)"},
+      {"user", Kind::kValue, "ID",
+       "the user of a delegated chain (with --client)"},
+      {"client", Kind::kValue, "ID",
+       "the MCP client application (with --user)"},
+      {"agent", Kind::kValue, "ID", "the agent acting for the user (optional)"},
+      {"scopes", Kind::kList, "S,...",
+       "the scopes granted to the client's token"},
+      {"roles", Kind::kList, "R,...",
+       "roles asserted for the user; they replace its policy roles"},
+      {"amr", Kind::kList, "A,...",
+       "RFC 8176 amr of the user's session (pwd, otp, hwk...)"},
+      {"service", Kind::kValue, "ID",
+       "a service chain: the service alone (no --user, --client)"},
+      {"autonomous", Kind::kBool, "",
+       "no human in the loop (services always are)"},
+  };
+}
+
+pdp::Chain ChainFromArgs(const Args& args) {
+  pdp::Chain chain;
+  chain.user_id = args.Get("user");
+  chain.asserted_roles = args.GetList("roles");
+  chain.amr = args.GetList("amr");
+  chain.client_id = args.Get("client");
+  chain.scopes = args.GetList("scopes");
+  chain.agent_id = args.Get("agent");
+  chain.service_id = args.Get("service");
+  chain.autonomous = args.Has("autonomous");
+  return chain;
+}
+
+// The checks check and filter share before they load the policy. Returns
+// kExitOk, or the exit code after printing the problem.
+int CheckCommonArgs(absl::string_view command, const Args& args,
+                    const pdp::Chain& chain, std::ostream& err) {
+  if (!args.positional().empty()) {
+    return UsageError(
+        command,
+        absl::StrCat("unexpected argument '", args.positional().front(),
+                     "' (the policy directory is given with --policy DIR)"),
+        err);
+  }
+  if (!args.Has("policy")) {
+    return UsageError(command, "missing --policy DIR", err);
+  }
+  if (absl::Status status = pdp::ValidateChain(chain); !status.ok()) {
+    err << "pdpctl " << command << ": " << status.message() << "\n"
+        << "give --user and --client (and optionally --agent), or --service "
+           "alone\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+int RunValidate(const Args& args, std::ostream& out, std::ostream& err) {
+  if (args.positional().empty()) {
+    return UsageError("validate", "missing the policy directory DIR", err);
+  }
+  if (args.positional().size() > 1) {
+    return UsageError(
+        "validate",
+        absl::StrCat("takes one policy directory; unexpected argument '",
+                     args.positional()[1], "'"),
+        err);
+  }
+  absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> loaded =
+      LoadPolicy("validate", args.positional().front(), err);
+  if (!loaded.ok()) return kExitFailed;
+  const pdp::Snapshot& s = **loaded;
+  out << "ok: " << Plural(s.tools().size(), "tool") << ", "
+      << Plural(s.roles().size(), "role") << ", "
+      << Plural(s.agents().size(), "agent") << ", "
+      << Plural(s.clients().size(), "client") << ", "
+      << Plural(s.services().size(), "service") << ", "
+      << Plural(s.users().size(), "user") << ", "
+      << Plural(s.deny_rules().size(), "deny rule") << " (version "
+      << s.version() << ")\n";
+  if (s.tools().empty() && s.roles().empty() && s.agents().empty() &&
+      s.clients().empty() && s.services().empty() && s.users().empty()) {
+    err << "pdpctl validate: warning: the policy in \""
+        << args.positional().front()
+        << "\" is empty (no *.yaml or *.yml policy files?); it denies "
+           "everything\n";
+  }
+  return kExitOk;
+}
+
+int RunCheck(const Args& args, std::ostream& out, std::ostream& err) {
+  pdp::Request request;
+  request.chain = ChainFromArgs(args);
+  request.tool_id = args.Get("tool");
+  if (!args.Has("tool")) return UsageError("check", "missing --tool ID", err);
+  const std::string action = args.Has("action") ? args.Get("action") : "call";
+  if (action == "call") {
+    request.action = pdp::Action::kCall;
+  } else if (action == "see") {
+    request.action = pdp::Action::kSee;
+  } else {
+    return UsageError(
+        "check",
+        absl::StrCat("--action must be call or see, not '", action, "'"), err);
+  }
+  if (int code = CheckCommonArgs("check", args, request.chain, err);
+      code != kExitOk) {
+    return code;
+  }
+  absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> snapshot =
+      LoadPolicy("check", args.Get("policy"), err);
+  if (!snapshot.ok()) {
+    return NoDecision("check", args.Get("policy"), snapshot.status(), err);
+  }
+  absl::StatusOr<pdp::Decision> decision = pdp::Check(**snapshot, request);
+  if (!decision.ok()) {
+    err << "pdpctl check: " << decision.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (args.Has("json")) {
+    out << DecisionJson(**snapshot, *decision) << "\n";
+  } else {
+    out << DecisionText(**snapshot, request, *decision);
+  }
+  return kExitOk;
+}
+
+int RunFilter(const Args& args, std::ostream& out, std::ostream& err) {
+  const pdp::Chain chain = ChainFromArgs(args);
+  if (args.Has("server") && args.Has("tools")) {
+    return UsageError("filter", "give --server or --tools, not both", err);
+  }
+  const std::vector<std::string> listed = args.GetList("tools");
+  if (args.Has("tools") && listed.empty()) {
+    return UsageError("filter", "--tools needs at least one tool id", err);
+  }
+  if (int code = CheckCommonArgs("filter", args, chain, err); code != kExitOk) {
+    return code;
+  }
+  absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> loaded =
+      LoadPolicy("filter", args.Get("policy"), err);
+  if (!loaded.ok()) {
+    return NoDecision("filter", args.Get("policy"), loaded.status(), err);
+  }
+  const pdp::Snapshot& s = **loaded;
+
+  pdp::ToolSelection selection;
+  FilterSelection shown;
+  if (args.Has("server")) {
+    selection.server_id = args.Get("server");
+    shown.phrase = absl::StrCat("tools on server ", selection.server_id);
+    if (const pdp::Snapshot::Server* server =
+            s.FindServer(selection.server_id)) {
+      shown.selected = server->end - server->begin;
+    } else {
+      shown.not_in_policy.push_back(
+          absl::StrCat("server ", selection.server_id));
+    }
+  } else if (!listed.empty()) {
+    selection.tool_ids = listed;
+    shown.phrase = "listed tools";
+    std::set<std::string> known;
+    for (const std::string& id : listed) {
+      if (s.FindTool(id) >= 0) {
+        known.insert(id);
+      } else if (std::find(shown.not_in_policy.begin(),
+                           shown.not_in_policy.end(),
+                           id) == shown.not_in_policy.end()) {
+        shown.not_in_policy.push_back(id);
+      }
+    }
+    shown.selected = static_cast<int>(known.size());
+  } else {
+    for (const pdp::Snapshot::Tool& tool : s.tools()) {
+      selection.tool_ids.push_back(tool.id);
+    }
+    shown.phrase = "tools in the policy";
+    shown.selected = static_cast<int>(s.tools().size());
+  }
+
+  std::vector<pdp::VisibleTool> visible;
+  if (!selection.server_id.empty() || !selection.tool_ids.empty()) {
+    absl::StatusOr<std::vector<pdp::VisibleTool>> filtered =
+        pdp::FilterTools(s, chain, selection);
+    if (!filtered.ok()) {
+      err << "pdpctl filter: " << filtered.status().message() << "\n";
+      return kExitUsage;
+    }
+    visible = *std::move(filtered);
+  }
+  if (args.Has("json")) {
+    out << VisibleToolsJson(s, visible) << "\n";
+  } else {
+    out << VisibleToolsText(s, chain, shown, visible);
+  }
+  return kExitOk;
+}
+
+std::vector<FlagSpec> CheckFlags() {
+  std::vector<FlagSpec> flags = ChainFlags();
+  flags.push_back(
+      {"tool", Kind::kValue, "ID", "the tool, \"<server>.<tool>\" (required)"});
+  flags.push_back({"action", Kind::kValue, "call|see",
+                   "call it (default) or see it (discovery)"});
+  flags.push_back({"json", Kind::kBool, "", "print the decision as JSON"});
+  return flags;
+}
+
+std::vector<FlagSpec> FilterFlags() {
+  std::vector<FlagSpec> flags = ChainFlags();
+  flags.push_back(
+      {"server", Kind::kValue, "ID", "select the tools of this MCP server"});
+  flags.push_back({"tools", Kind::kList, "T,...", "select these tool ids"});
+  flags.push_back({"json", Kind::kBool, "", "print the visible tools as JSON"});
+  return flags;
+}
+
+const Command* FindCommand(absl::string_view name) {
+  for (const Command& command : Commands()) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// How check and filter name the identity chain, for their help.
+constexpr char kChainHelp[] =
+    "CHAIN names who asks, a delegated chain or a service chain:\n"
+    "  --user ID --client ID [--agent ID] [--scopes S,...] [--roles R,...]\n"
+    "      [--amr A,...] [--autonomous]\n"
+    "  --service ID\n"
+    "No --amr counts as password authentication.\n";
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command>* const commands = new std::vector<Command>{
+      {
+          "validate",
+          "validate DIR",
+          "compile a policy directory and report every error",
+          "Compiles every *.yaml and *.yml file under DIR (policy tests,\n"
+          "*_test.yaml, and hidden entries are skipped). Prints a one-line\n"
+          "summary and exits 0, or prints every error as\n"
+          "\"file:line: message\" (file relative to DIR) and exits 1.\n",
+          {},
+          RunValidate,
+      },
+      {
+          "check",
+          "check --policy DIR CHAIN --tool ID [--action call|see] [--json]",
+          "decide whether an identity chain may call (or see) a tool",
+          absl::StrCat(
+              "Prints the effect (ALLOW, DENY, REQUIRE_APPROVAL or STEP_UP),\n"
+              "each link that decided it and why, the data classes to redact\n"
+              "and the policy version. Exits 0 whenever a decision was made,\n"
+              "DENY included. With --json, one object:\n"
+              "  {\"effect\", \"reasons\": [{\"link\", \"code\", "
+              "\"message\",\n"
+              "   \"missing_scopes\" (MISSING_SCOPE), \"rule\" (RULE)}],\n"
+              "   \"redact\", \"step_up\" (STEP_UP), \"policy_version\"}\n"
+              "\n",
+              kChainHelp),
+          CheckFlags(),
+          RunCheck,
+      },
+      {
+          "filter",
+          "filter --policy DIR CHAIN [--server ID | --tools T,...] [--json]",
+          "list the tools an identity chain may see, with what a call needs",
+          absl::StrCat(
+              "Discovery, as a gateway asks on tools/list: the selected tools\n"
+              "the chain may see, each with what a call would still need\n"
+              "(approval, step-up) and the data classes it would redact.\n"
+              "Without --server or --tools, every tool in the policy is\n"
+              "selected. With --json, one object:\n"
+              "  {\"tools\": [{\"id\", \"requires_approval\", "
+              "\"step_up\" (or null),\n"
+              "   \"redact\"}], \"policy_version\"}\n"
+              "\n",
+              kChainHelp),
+          FilterFlags(),
+          RunFilter,
+      },
+  };
+  return *commands;
+}
+
+std::string MainUsage() {
+  std::string text =
+      "pdpctl: offline tools for PDP policy directories\n"
+      "\n"
+      "usage: pdpctl <command> [flags]\n"
+      "\n"
+      "commands:\n";
+  size_t width = 4;  // "help"
+  for (const Command& command : Commands()) {
+    width = std::max(width, command.name.size());
+  }
+  for (const Command& command : Commands()) {
+    absl::StrAppend(&text, "  ", command.name,
+                    std::string(width - command.name.size() + 3, ' '),
+                    command.summary, "\n");
+  }
+  absl::StrAppend(&text, "  help", std::string(width - 4 + 3, ' '),
+                  "show this help, or a command's: pdpctl help <command>\n");
+  absl::StrAppend(
+      &text,
+      "\n"
+      "Run 'pdpctl <command> --help' for a command's flags.\n"
+      "\n"
+      "exit codes:\n"
+      "  0  done; a DENY is a decision, not a failure\n"
+      "  1  the policy has errors (validate)\n"
+      "  2  usage error, a policy that does not compile, or a malformed "
+      "identity chain\n");
+  return text;
+}
+
+std::string CommandUsage(const Command& command) {
+  std::string summary = command.summary;
+  if (!summary.empty()) summary[0] = absl::ascii_toupper(summary[0]);
+  std::string text =
+      absl::StrCat("usage: pdpctl ", command.synopsis, "\n\n", summary, ".\n");
+  if (!command.details.empty()) absl::StrAppend(&text, "\n", command.details);
+  if (!command.flags.empty()) {
+    absl::StrAppend(&text, "\nflags:\n", FormatFlagHelp(command.flags));
+  }
+  return text;
+}
+
+int Run(const std::vector<std::string>& argv, std::ostream& out,
+        std::ostream& err) {
+  if (argv.empty()) {
+    err << MainUsage();
+    return kExitUsage;
+  }
+  const std::string& name = argv[0];
+  if (name == "help" || name == "--help" || name == "-h") {
+    if (name == "help" && argv.size() > 1) {
+      const Command* command = FindCommand(argv[1]);
+      if (command == nullptr) {
+        err << "pdpctl help: unknown command '" << argv[1] << "'\n"
+            << "run 'pdpctl help' for the list of commands\n";
+        return kExitUsage;
+      }
+      out << CommandUsage(*command);
+      return kExitOk;
+    }
+    out << MainUsage();
+    return kExitOk;
+  }
+  const Command* command = FindCommand(name);
+  if (command == nullptr) {
+    if (name.rfind('-', 0) == 0) {
+      err << "pdpctl: unknown flag '" << name
+          << "'; the command comes first: pdpctl <command> [flags]\n";
+    } else {
+      err << "pdpctl: unknown command '" << name << "'\n";
+    }
+    err << "run 'pdpctl help' for the list of commands\n";
+    return kExitUsage;
+  }
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  for (const std::string& arg : rest) {
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-h") {
+      out << CommandUsage(*command);
+      return kExitOk;
+    }
+  }
+  absl::StatusOr<Args> args = ParseArgs(rest, command->flags);
+  if (!args.ok()) {
+    return UsageError(command->name, args.status().message(), err);
+  }
+  return command->run(*args, out, err);
+}
+
+}  // namespace pdpctl

@@ -1,0 +1,48 @@
+#ifndef TOOLS_PDPCTL_COMMANDS_H_
+#define TOOLS_PDPCTL_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "tools/pdpctl/flags.h"
+
+namespace pdpctl {
+
+// pdpctl's exit codes, the same for every command.
+inline constexpr int kExitOk = 0;  // Done; a DENY is a decision, not a failure.
+inline constexpr int kExitFailed = 1;  // The command's check failed (validate).
+inline constexpr int kExitUsage = 2;   // Bad command line, policy or chain.
+
+// One pdpctl subcommand. To add a command: write its run function and add a
+// row to the table in Commands() (commands.cc); help, --help and flag
+// parsing come from the row.
+struct Command {
+  std::string name;      // "check"
+  std::string synopsis;  // After "pdpctl ": "check --policy DIR ...".
+  std::string summary;   // One line, for the command list.
+  std::string details;   // What it does and prints; may be empty.
+  std::vector<FlagSpec> flags;
+  // Runs the command on parsed flags: results to `out`, errors to `err`.
+  // Returns the exit code.
+  int (*run)(const Args& args, std::ostream& out, std::ostream& err);
+};
+
+// Every command, in the order `pdpctl help` lists them.
+const std::vector<Command>& Commands();
+
+// `pdpctl help`: the commands and the exit codes.
+std::string MainUsage();
+
+// `pdpctl help <command>`: synopsis, details and flags.
+std::string CommandUsage(const Command& command);
+
+// Runs pdpctl on `argv`, the arguments after the program name. Writes to
+// `out` and `err` only, never exits; returns the process exit code.
+// Thread-compatible (commands keep no state).
+int Run(const std::vector<std::string>& argv, std::ostream& out,
+        std::ostream& err);
+
+}  // namespace pdpctl
+
+#endif  // TOOLS_PDPCTL_COMMANDS_H_
