@@ -125,7 +125,7 @@ class Snapshot {
   // The names of the data classes in `mask`, in index order.
   std::vector<std::string> DataClassNames(DataMask mask) const;
 
-  // The bundle's version, or "sha-" and a hash of its contents when the
+  // The bundle's version, or "dev-" and a hash of its contents when the
   // bundle has none (a directory compiled locally).
   const std::string& version() const { return version_; }
   // The bundle this snapshot was compiled from.

@@ -1,7 +1,6 @@
 #include "tools/pdpctl/commands.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <memory>
 #include <set>
 #include <utility>

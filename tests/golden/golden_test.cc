@@ -1,0 +1,771 @@
+// Golden scenarios: the Acme example policy (examples/policies/acme) against
+// the table in tests/golden/acme_cases.yaml. The table is the specification,
+// derived from DESIGN §2 and docs/policy.md; a failure names the case's line.
+//
+// Besides checking every case, the tests make sure the table keeps covering
+// what it must (every reason code, effect, precedence rule, amr kind, deny
+// rule and discovery annotation), so coverage cannot silently regress.
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "pdp/compiler.h"
+#include "pdp/decision.h"
+#include "pdp/evaluator.h"
+#include "pdp/names.h"
+#include "pdp/request.h"
+#include "pdp/snapshot.h"
+#include "yaml-cpp/yaml.h"
+
+namespace pdp {
+namespace {
+
+// Relative to the test's working directory, the workspace root in runfiles.
+constexpr char kPolicyDir[] = "examples/policies/acme";
+constexpr char kCasesFile[] = "tests/golden/acme_cases.yaml";
+
+// One `checks` entry.
+struct CheckCase {
+  int line = 0;
+  std::string name;
+  Request request;
+  std::optional<std::string> error;  // A status code name, instead of effect.
+  std::string effect;                // "ALLOW", "DENY", ...
+  std::vector<std::string> reasons;  // "link:CODE", sorted.
+  std::vector<std::string> missing_scopes;  // Sorted.
+  std::vector<std::string> rules;           // Sorted.
+  std::vector<std::string> redact;          // Sorted.
+  std::string step_up;  // "" or an AuthStrengthName.
+};
+
+struct ExpectedTool {
+  std::string id;
+  bool requires_approval = false;
+  std::string step_up;
+  std::vector<std::string> redact;  // Sorted.
+};
+
+// One `discovery` entry.
+struct DiscoveryCase {
+  int line = 0;
+  std::string name;
+  Chain chain;
+  ToolSelection selection;
+  std::vector<ExpectedTool> visible;  // In tool id order.
+};
+
+struct Table {
+  std::vector<CheckCase> checks;
+  std::vector<DiscoveryCase> discovery;
+};
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::string List(const std::vector<std::string>& v) {
+  return absl::StrCat("[", absl::StrJoin(v, ", "), "]");
+}
+
+const std::vector<std::string>& LinkWords() {
+  static const auto* words = new std::vector<std::string>{
+      "user", "client", "agent", "service", "tool", "rule"};
+  return *words;
+}
+
+// Reads the table strictly: an unknown key or a misspelt word is an error,
+// so that a typo cannot turn a case into one that trivially passes.
+class TableReader {
+ public:
+  // Returns InvalidArgument listing every problem, NotFound if unreadable.
+  absl::StatusOr<Table> Read(const std::string& path) {
+    YAML::Node root;
+    // yaml-cpp reports errors by throwing; this is its one call site.
+    try {
+      root = YAML::LoadFile(path);
+      ReadRoot(root);
+    } catch (const YAML::BadFile& e) {
+      return absl::NotFoundError(absl::StrCat(path, ": ", e.what()));
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.what()));
+    }
+    if (!errors_.empty()) {
+      return absl::InvalidArgumentError(absl::StrJoin(errors_, "\n"));
+    }
+    return std::move(table_);
+  }
+
+ private:
+  void Error(const YAML::Node& node, absl::string_view message) {
+    errors_.push_back(
+        absl::StrCat(kCasesFile, ":", node.Mark().line + 1, ": ", message));
+  }
+
+  void CheckKeys(const YAML::Node& node, const std::set<std::string>& allowed,
+                 absl::string_view what) {
+    if (!node.IsMap()) {
+      Error(node, absl::StrCat(what, " must be a mapping"));
+      return;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string key = it->first.as<std::string>();
+      if (allowed.count(key) == 0) {
+        Error(it->first, absl::StrCat("unknown key \"", key, "\" in ", what));
+      }
+    }
+  }
+
+  std::string Scalar(const YAML::Node& node, absl::string_view key) {
+    if (!node) return "";
+    if (!node.IsScalar()) {
+      Error(node, absl::StrCat("\"", key, "\" must be a single value"));
+      return "";
+    }
+    return node.Scalar();
+  }
+
+  std::vector<std::string> Strings(const YAML::Node& node,
+                                   absl::string_view key) {
+    std::vector<std::string> out;
+    if (!node || node.IsNull()) return out;
+    if (!node.IsSequence()) {
+      Error(node, absl::StrCat("\"", key, "\" must be a list"));
+      return out;
+    }
+    for (const YAML::Node& item : node) out.push_back(Scalar(item, key));
+    return out;
+  }
+
+  bool Bool(const YAML::Node& node, absl::string_view key) {
+    std::string word = Scalar(node, key);
+    if (word.empty() || word == "false") return false;
+    if (word == "true") return true;
+    Error(node, absl::StrCat("\"", key, "\" must be true or false"));
+    return false;
+  }
+
+  std::string StepUp(const YAML::Node& node) {
+    std::string word = Scalar(node, "step_up");
+    if (!word.empty() && !ParseAuthStrength(word).has_value()) {
+      Error(node, absl::StrCat("\"", word, "\" is not a strength"));
+    }
+    return word;
+  }
+
+  Chain ReadChain(const YAML::Node& node) {
+    Chain chain;
+    CheckKeys(node,
+              {"user", "roles", "amr", "client", "scopes", "agent", "service",
+               "autonomous"},
+              "chain");
+    if (!node.IsMap()) return chain;
+    chain.user_id = Scalar(node["user"], "user");
+    chain.asserted_roles = Strings(node["roles"], "roles");
+    chain.amr = Strings(node["amr"], "amr");
+    chain.client_id = Scalar(node["client"], "client");
+    chain.scopes = Strings(node["scopes"], "scopes");
+    chain.agent_id = Scalar(node["agent"], "agent");
+    chain.service_id = Scalar(node["service"], "service");
+    chain.autonomous = Bool(node["autonomous"], "autonomous");
+    return chain;
+  }
+
+  std::string Name(const YAML::Node& node) {
+    std::string name = Scalar(node["name"], "name");
+    if (name.empty()) Error(node, "a case needs a \"name\"");
+    if (!names_.insert(name).second) {
+      Error(node, absl::StrCat("duplicate case name \"", name, "\""));
+    }
+    return name;
+  }
+
+  void ReadCheck(const YAML::Node& node) {
+    CheckKeys(node,
+              {"name", "chain", "tool", "action", "effect", "error", "reasons",
+               "missing_scopes", "rules", "redact", "step_up"},
+              "a check");
+    if (!node.IsMap()) return;
+    CheckCase c;
+    c.line = node.Mark().line + 1;
+    c.name = Name(node);
+    c.request.chain = ReadChain(node["chain"]);
+    c.request.tool_id = Scalar(node["tool"], "tool");
+    std::string action = Scalar(node["action"], "action");
+    if (action == "see") {
+      c.request.action = Action::kSee;
+    } else if (!action.empty() && action != "call") {
+      Error(node["action"], "\"action\" must be call or see");
+    }
+    if (node["error"]) {
+      c.error = Scalar(node["error"], "error");
+      if (*c.error != "INVALID_ARGUMENT") {
+        Error(node["error"], "\"error\" must be INVALID_ARGUMENT");
+      }
+      if (node["effect"]) Error(node, "give \"effect\" or \"error\", not both");
+    } else {
+      c.effect = Scalar(node["effect"], "effect");
+      if (c.effect != "ALLOW" && c.effect != "DENY" && c.effect != "STEP_UP" &&
+          c.effect != "REQUIRE_APPROVAL") {
+        Error(node, absl::StrCat("\"effect\" must be ALLOW, DENY, STEP_UP or "
+                                 "REQUIRE_APPROVAL, not \"",
+                                 c.effect, "\""));
+      }
+    }
+    for (const std::string& reason : Strings(node["reasons"], "reasons")) {
+      std::vector<std::string> parts = absl::StrSplit(reason, ':');
+      v1::Reason::Code code;
+      if (parts.size() != 2 ||
+          std::find(LinkWords().begin(), LinkWords().end(), parts[0]) ==
+              LinkWords().end() ||
+          !v1::Reason::Code_Parse(parts[1], &code) ||
+          code == v1::Reason::CODE_UNSPECIFIED) {
+        Error(node["reasons"],
+              absl::StrCat("\"", reason, "\" is not \"link:CODE\""));
+      }
+      c.reasons.push_back(reason);
+    }
+    c.reasons = Sorted(c.reasons);
+    c.missing_scopes = Sorted(Strings(node["missing_scopes"], "missing_scopes"));
+    c.rules = Sorted(Strings(node["rules"], "rules"));
+    c.redact = Sorted(Strings(node["redact"], "redact"));
+    c.step_up = StepUp(node["step_up"]);
+    if ((c.effect == "STEP_UP") != !c.step_up.empty()) {
+      Error(node, "\"step_up\" goes with effect STEP_UP, and only with it");
+    }
+    table_.checks.push_back(std::move(c));
+  }
+
+  void ReadDiscovery(const YAML::Node& node) {
+    CheckKeys(node, {"name", "chain", "server", "tools", "visible"},
+              "a discovery case");
+    if (!node.IsMap()) return;
+    DiscoveryCase c;
+    c.line = node.Mark().line + 1;
+    c.name = Name(node);
+    c.chain = ReadChain(node["chain"]);
+    c.selection.server_id = Scalar(node["server"], "server");
+    c.selection.tool_ids = Strings(node["tools"], "tools");
+    if (!node["visible"] || !node["visible"].IsSequence()) {
+      Error(node, "\"visible\" must be a list (possibly empty)");
+      return;
+    }
+    for (const YAML::Node& item : node["visible"]) {
+      ExpectedTool tool;
+      if (item.IsScalar()) {
+        tool.id = item.Scalar();
+      } else {
+        CheckKeys(item, {"id", "requires_approval", "step_up", "redact"},
+                  "a visible tool");
+        if (!item.IsMap()) continue;
+        tool.id = Scalar(item["id"], "id");
+        tool.requires_approval =
+            Bool(item["requires_approval"], "requires_approval");
+        tool.step_up = StepUp(item["step_up"]);
+        tool.redact = Sorted(Strings(item["redact"], "redact"));
+      }
+      c.visible.push_back(std::move(tool));
+    }
+    table_.discovery.push_back(std::move(c));
+  }
+
+  void ReadRoot(const YAML::Node& root) {
+    CheckKeys(root, {"checks", "discovery"}, "the table");
+    if (!root.IsMap()) return;
+    for (const char* key : {"checks", "discovery"}) {
+      if (!root[key] || !root[key].IsSequence()) {
+        Error(root, absl::StrCat("\"", key, "\" must be a list"));
+        continue;
+      }
+      for (const YAML::Node& item : root[key]) {
+        if (std::string(key) == "checks") {
+          ReadCheck(item);
+        } else {
+          ReadDiscovery(item);
+        }
+      }
+    }
+  }
+
+  Table table_;
+  std::set<std::string> names_;
+  std::vector<std::string> errors_;
+};
+
+// What a decision says, in the table's words.
+struct Observed {
+  std::string effect;
+  std::vector<std::string> reasons;  // Sorted "link:CODE".
+  std::vector<std::string> missing_scopes;
+  std::vector<std::string> rules;
+  std::vector<std::string> redact;
+  std::string step_up;
+  std::string detail;  // Every reason with its message, for failures.
+};
+
+std::string StepUpWord(v1::AuthStrength strength) {
+  return strength == v1::AUTH_STRENGTH_UNSPECIFIED
+             ? ""
+             : std::string(AuthStrengthName(strength));
+}
+
+Observed Observe(const Snapshot& snapshot, const Decision& d) {
+  Observed o;
+  o.effect = std::string(EffectName(d.effect));
+  for (const Reason& r : d.reasons) {
+    std::string reason =
+        absl::StrCat(LinkName(r.link), ":", ReasonCodeName(r.code));
+    o.reasons.push_back(reason);
+    absl::StrAppend(&o.detail, "\n    ", reason, " \"", r.message, "\"");
+    o.missing_scopes.insert(o.missing_scopes.end(), r.missing_scopes.begin(),
+                            r.missing_scopes.end());
+    if (!r.rule_id.empty()) o.rules.push_back(r.rule_id);
+  }
+  o.reasons = Sorted(o.reasons);
+  o.missing_scopes = Sorted(o.missing_scopes);
+  o.rules = Sorted(o.rules);
+  o.redact = Sorted(snapshot.DataClassNames(d.redact));
+  o.step_up = StepUpWord(d.step_up);
+  return o;
+}
+
+class GoldenTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot =
+        Compiler::CompileDirectory(kPolicyDir);
+    if (snapshot.ok()) {
+      snapshot_ = new std::shared_ptr<const Snapshot>(*std::move(snapshot));
+    } else {
+      load_error_ = new std::string(snapshot.status().ToString());
+      return;
+    }
+    absl::StatusOr<Table> table = TableReader().Read(kCasesFile);
+    if (table.ok()) {
+      table_ = new Table(*std::move(table));
+    } else {
+      load_error_ = new std::string(table.status().ToString());
+    }
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(load_error_ == nullptr) << *load_error_;
+  }
+
+  static const Snapshot& snapshot() { return **snapshot_; }
+  static const Table& table() { return *table_; }
+
+  static std::shared_ptr<const Snapshot>* snapshot_;
+  static Table* table_;
+  static std::string* load_error_;
+};
+
+std::shared_ptr<const Snapshot>* GoldenTest::snapshot_ = nullptr;
+Table* GoldenTest::table_ = nullptr;
+std::string* GoldenTest::load_error_ = nullptr;
+
+TEST_F(GoldenTest, TableIsNotEmpty) {
+  EXPECT_GE(table().checks.size(), 100u);
+  EXPECT_GE(table().discovery.size(), 15u);
+}
+
+TEST_F(GoldenTest, Checks) {
+  for (const CheckCase& c : table().checks) {
+    absl::StatusOr<Decision> decision = Check(snapshot(), c.request);
+    if (c.error.has_value()) {
+      if (decision.ok()) {
+        ADD_FAILURE_AT(kCasesFile, c.line)
+            << "case " << c.name << ": expected " << *c.error
+            << ", got a decision " << EffectName(decision->effect);
+      } else if (*c.error == "INVALID_ARGUMENT") {
+        EXPECT_TRUE(absl::IsInvalidArgument(decision.status()))
+            << kCasesFile << ":" << c.line << ": case " << c.name << ": "
+            << decision.status();
+      }
+      continue;
+    }
+    if (!decision.ok()) {
+      ADD_FAILURE_AT(kCasesFile, c.line)
+          << "case " << c.name << ": expected " << c.effect << ", got "
+          << decision.status();
+      continue;
+    }
+    const Observed o = Observe(snapshot(), *decision);
+    std::vector<std::string> wrong;
+    if (o.effect != c.effect) {
+      wrong.push_back(absl::StrCat("effect: expected ", c.effect, ", got ",
+                                   o.effect));
+    }
+    if (o.reasons != c.reasons) {
+      wrong.push_back(absl::StrCat("reasons: expected ", List(c.reasons),
+                                   ", got ", List(o.reasons)));
+    }
+    if (o.missing_scopes != c.missing_scopes) {
+      wrong.push_back(absl::StrCat("missing scopes: expected ",
+                                   List(c.missing_scopes), ", got ",
+                                   List(o.missing_scopes)));
+    }
+    if (o.rules != c.rules) {
+      wrong.push_back(absl::StrCat("rules: expected ", List(c.rules), ", got ",
+                                   List(o.rules)));
+    }
+    if (o.redact != c.redact) {
+      wrong.push_back(absl::StrCat("redact: expected ", List(c.redact),
+                                   ", got ", List(o.redact)));
+    }
+    if (o.step_up != c.step_up) {
+      wrong.push_back(absl::StrCat("step_up: expected \"", c.step_up,
+                                   "\", got \"", o.step_up, "\""));
+    }
+    for (const Reason& r : decision->reasons) {
+      if (r.message.empty()) {
+        wrong.push_back(absl::StrCat(ReasonCodeName(r.code),
+                                     " has no message"));
+      }
+      if (r.code == v1::Reason::MISSING_SCOPE && r.missing_scopes.empty()) {
+        wrong.push_back("MISSING_SCOPE names no scope");
+      }
+      if (r.code == v1::Reason::RULE && r.rule_id.empty()) {
+        wrong.push_back("RULE names no rule");
+      }
+    }
+    if (!wrong.empty()) {
+      ADD_FAILURE_AT(kCasesFile, c.line)
+          << "case " << c.name << ":\n  " << absl::StrJoin(wrong, "\n  ")
+          << "\n  decision reasons:" << (o.detail.empty() ? " (none)" : o.detail);
+    }
+  }
+}
+
+TEST_F(GoldenTest, BatchCheckAnswersLikeCheck) {
+  std::vector<Request> requests;
+  std::vector<const CheckCase*> cases;
+  for (const CheckCase& c : table().checks) {
+    if (c.error.has_value()) continue;
+    requests.push_back(c.request);
+    cases.push_back(&c);
+  }
+  absl::StatusOr<std::vector<Decision>> batch =
+      BatchCheck(snapshot(), requests);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->size(), requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    absl::StatusOr<Decision> one = Check(snapshot(), requests[i]);
+    ASSERT_TRUE(one.ok()) << one.status();
+    const Observed a = Observe(snapshot(), (*batch)[i]);
+    const Observed b = Observe(snapshot(), *one);
+    EXPECT_TRUE(a.effect == b.effect && a.reasons == b.reasons &&
+                a.redact == b.redact && a.step_up == b.step_up)
+        << kCasesFile << ":" << cases[i]->line << ": case " << cases[i]->name
+        << ": BatchCheck answered " << a.effect << List(a.reasons)
+        << ", Check answered " << b.effect << List(b.reasons);
+  }
+}
+
+std::string Describe(const std::vector<ExpectedTool>& tools) {
+  std::vector<std::string> parts;
+  for (const ExpectedTool& t : tools) {
+    std::string part = t.id;
+    if (t.requires_approval) absl::StrAppend(&part, " approval");
+    if (!t.step_up.empty()) absl::StrAppend(&part, " step_up=", t.step_up);
+    if (!t.redact.empty()) absl::StrAppend(&part, " redact=", List(t.redact));
+    parts.push_back(part);
+  }
+  return absl::StrCat("[", absl::StrJoin(parts, "; "), "]");
+}
+
+std::vector<ExpectedTool> ToExpected(const Snapshot& snapshot,
+                                     const std::vector<VisibleTool>& visible) {
+  std::vector<ExpectedTool> out;
+  for (const VisibleTool& v : visible) {
+    ExpectedTool t;
+    t.id = snapshot.tools()[v.tool].id;
+    t.requires_approval = v.requires_approval;
+    t.step_up = StepUpWord(v.step_up);
+    t.redact = Sorted(snapshot.DataClassNames(v.redact));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+bool operator==(const ExpectedTool& a, const ExpectedTool& b) {
+  return a.id == b.id && a.requires_approval == b.requires_approval &&
+         a.step_up == b.step_up && a.redact == b.redact;
+}
+
+TEST_F(GoldenTest, Discovery) {
+  for (const DiscoveryCase& c : table().discovery) {
+    absl::StatusOr<std::vector<VisibleTool>> visible =
+        FilterTools(snapshot(), c.chain, c.selection);
+    if (!visible.ok()) {
+      ADD_FAILURE_AT(kCasesFile, c.line)
+          << "case " << c.name << ": " << visible.status();
+      continue;
+    }
+    std::vector<ExpectedTool> got = ToExpected(snapshot(), *visible);
+    if (!(got == c.visible)) {
+      ADD_FAILURE_AT(kCasesFile, c.line)
+          << "case " << c.name << ":\n  expected " << Describe(c.visible)
+          << "\n  got      " << Describe(got);
+    }
+  }
+}
+
+// FilterTools shows exactly the tools Check(see) does not deny, each
+// annotated with what Check(call) would answer (DENY > STEP_UP >
+// REQUIRE_APPROVAL > ALLOW), and never one a call would simply refuse.
+TEST_F(GoldenTest, DiscoveryAgreesWithCheck) {
+  for (const DiscoveryCase& c : table().discovery) {
+    std::vector<std::string> candidates = c.selection.tool_ids;
+    if (!c.selection.server_id.empty()) {
+      for (const Snapshot::Tool& tool : snapshot().tools()) {
+        if (tool.server == c.selection.server_id) candidates.push_back(tool.id);
+      }
+    }
+    std::map<std::string, const ExpectedTool*> visible;
+    for (const ExpectedTool& t : c.visible) visible[t.id] = &t;
+    for (const std::string& id : candidates) {
+      Request see{c.chain, id, Action::kSee};
+      Request call{c.chain, id, Action::kCall};
+      absl::StatusOr<Decision> seen = Check(snapshot(), see);
+      absl::StatusOr<Decision> called = Check(snapshot(), call);
+      ASSERT_TRUE(seen.ok() && called.ok());
+      auto it = visible.find(id);
+      const bool shown = it != visible.end();
+      EXPECT_EQ(shown, seen->effect != v1::EFFECT_DENY)
+          << kCasesFile << ":" << c.line << ": case " << c.name << ": " << id
+          << (shown ? " is listed visible but Check(see) denies it"
+                    : " is not listed visible but Check(see) allows it");
+      if (!shown) continue;
+      const ExpectedTool& t = *it->second;
+      v1::Effect expected = !t.step_up.empty()    ? v1::EFFECT_STEP_UP
+                            : t.requires_approval ? v1::EFFECT_REQUIRE_APPROVAL
+                                                  : v1::EFFECT_ALLOW;
+      EXPECT_EQ(std::string(EffectName(called->effect)),
+                std::string(EffectName(expected)))
+          << kCasesFile << ":" << c.line << ": case " << c.name << ": " << id;
+      EXPECT_EQ(Sorted(snapshot().DataClassNames(called->redact)), t.redact)
+          << kCasesFile << ":" << c.line << ": case " << c.name << ": " << id;
+    }
+  }
+}
+
+// --- The table must keep covering what matters. ---
+
+TEST_F(GoldenTest, CoversEveryReasonCode) {
+  std::set<std::string> expected;
+  for (const CheckCase& c : table().checks) {
+    for (const std::string& reason : c.reasons) {
+      expected.insert(reason.substr(reason.find(':') + 1));
+    }
+  }
+  const google::protobuf::EnumDescriptor* codes =
+      v1::Reason::Code_descriptor();
+  for (int i = 0; i < codes->value_count(); ++i) {
+    const std::string& name = codes->value(i)->name();
+    if (codes->value(i)->number() == v1::Reason::CODE_UNSPECIFIED) continue;
+    EXPECT_EQ(expected.count(name), 1u)
+        << "no golden case expects reason code " << name;
+  }
+}
+
+TEST_F(GoldenTest, CoversEveryEffectAndStrength) {
+  std::set<std::string> effects, step_ups, errors;
+  for (const CheckCase& c : table().checks) {
+    if (c.error.has_value()) errors.insert(*c.error);
+    effects.insert(c.effect);
+    step_ups.insert(c.step_up);
+  }
+  for (const char* effect : {"ALLOW", "DENY", "STEP_UP", "REQUIRE_APPROVAL"}) {
+    EXPECT_EQ(effects.count(effect), 1u) << "no case expects " << effect;
+  }
+  for (const char* strength : {"mfa", "phishing_resistant"}) {
+    EXPECT_EQ(step_ups.count(strength), 1u)
+        << "no case expects a step-up to " << strength;
+  }
+  EXPECT_EQ(errors.count("INVALID_ARGUMENT"), 1u)
+      << "no case sends a malformed chain";
+}
+
+// Each amr kind of DESIGN §2, including none at all, meets a tool whose
+// required strength it does not reach and one whose it does.
+TEST_F(GoldenTest, CoversEveryAmrKind) {
+  std::map<std::string, std::set<std::string>> outcomes;  // amr -> effects
+  for (const CheckCase& c : table().checks) {
+    if (c.error.has_value() || !c.request.chain.service_id.empty()) continue;
+    const int t = snapshot().FindTool(c.request.tool_id);
+    if (t < 0 || snapshot().tools()[t].auth == v1::AUTH_STRENGTH_PASSWORD) {
+      continue;
+    }
+    std::vector<std::string> amr = c.request.chain.amr;
+    if (amr.empty()) amr.push_back("(none)");
+    for (const std::string& method : amr) {
+      outcomes[method].insert(c.effect == "STEP_UP" ? "STEP_UP" : "enough");
+    }
+  }
+  for (const char* method : {"(none)", "pwd", "otp", "sms", "mfa", "hwk",
+                             "swk"}) {
+    EXPECT_FALSE(outcomes[method].empty())
+        << "no case with amr " << method << " calls a tool needing more than "
+        << "a password";
+  }
+  EXPECT_EQ(outcomes["(none)"].count("STEP_UP"), 1u);
+  EXPECT_EQ(outcomes["pwd"].count("STEP_UP"), 1u);
+  EXPECT_EQ(outcomes["otp"].count("STEP_UP"), 1u);  // Below phishing resistant.
+  EXPECT_EQ(outcomes["otp"].count("enough"), 1u);
+  EXPECT_EQ(outcomes["hwk"].count("enough"), 1u);
+  EXPECT_EQ(outcomes["swk"].count("enough"), 1u);
+}
+
+// Every precedence pair of DENY > STEP_UP > REQUIRE_APPROVAL > ALLOW is
+// exercised: a case where both effects apply and the higher one wins.
+TEST_F(GoldenTest, CoversEveryPrecedenceRule) {
+  const Snapshot& s = snapshot();
+  bool deny_over_step_up = false, deny_over_approval = false,
+       step_up_over_approval = false, approval_over_allow = false;
+  for (const CheckCase& c : table().checks) {
+    if (c.error.has_value() || c.request.action != Action::kCall) continue;
+    const Chain& chain = c.request.chain;
+    const int t = s.FindTool(c.request.tool_id);
+    if (t < 0) continue;
+    const Snapshot::Tool& tool = s.tools()[t];
+    const bool service = !chain.service_id.empty();
+    const bool needs_step_up =
+        !service && StrengthFromAmr(chain.amr) < tool.auth;
+    const int agent = chain.agent_id.empty() ? -1 : s.FindAgent(chain.agent_id);
+    const bool needs_approval =
+        (service || chain.autonomous) &&
+        (tool.autonomy == v1::AUTONOMY_APPROVAL ||
+         (agent >= 0 && !s.agents()[agent].autonomous));
+    if (c.effect == "DENY" && needs_step_up) deny_over_step_up = true;
+    if (c.effect == "DENY" && needs_approval) deny_over_approval = true;
+    if (c.effect == "STEP_UP" && needs_approval) step_up_over_approval = true;
+    if (c.effect == "REQUIRE_APPROVAL") approval_over_allow = true;
+  }
+  EXPECT_TRUE(deny_over_step_up);
+  EXPECT_TRUE(deny_over_approval);
+  EXPECT_TRUE(step_up_over_approval);
+  EXPECT_TRUE(approval_over_allow);
+}
+
+TEST_F(GoldenTest, CoversEveryDenyRuleAndServiceOutcome) {
+  std::set<std::string> fired;
+  std::set<std::string> service_effects;
+  bool service_redaction = false;
+  for (const CheckCase& c : table().checks) {
+    fired.insert(c.rules.begin(), c.rules.end());
+    if (!c.error.has_value() && !c.request.chain.service_id.empty()) {
+      service_effects.insert(c.effect);
+      if (!c.redact.empty()) service_redaction = true;
+    }
+  }
+  for (const Snapshot::DenyRule& rule : snapshot().deny_rules()) {
+    EXPECT_EQ(fired.count(rule.id), 1u)
+        << "no golden case expects deny rule " << rule.id << " to fire";
+  }
+  for (const char* effect : {"ALLOW", "DENY", "REQUIRE_APPROVAL"}) {
+    EXPECT_EQ(service_effects.count(effect), 1u)
+        << "no service case expects " << effect;
+  }
+  EXPECT_TRUE(service_redaction) << "no service case expects a redaction";
+}
+
+TEST_F(GoldenTest, CoversDiscoveryAnnotations) {
+  bool approval = false, step_up = false, redact = false, empty = false,
+       service = false, list = false;
+  for (const DiscoveryCase& c : table().discovery) {
+    empty |= c.visible.empty();
+    service |= !c.chain.service_id.empty();
+    list |= !c.selection.tool_ids.empty();
+    for (const ExpectedTool& t : c.visible) {
+      approval |= t.requires_approval;
+      step_up |= !t.step_up.empty();
+      redact |= !t.redact.empty();
+    }
+  }
+  EXPECT_TRUE(approval);
+  EXPECT_TRUE(step_up);
+  EXPECT_TRUE(redact);
+  EXPECT_TRUE(empty);
+  EXPECT_TRUE(service);
+  EXPECT_TRUE(list);
+}
+
+// The example is the cast of DESIGN §1, with every deny `when` key in use.
+TEST_F(GoldenTest, ExamplePolicyHasTheWholeCast) {
+  const Snapshot& s = snapshot();
+  EXPECT_GE(s.tools().size(), 36u);
+  std::vector<std::string> servers;
+  for (const Snapshot::Server& server : s.servers()) servers.push_back(server.id);
+  EXPECT_EQ(servers,
+            (std::vector<std::string>{"calendar", "crm", "devops", "email",
+                                      "finance", "hr", "projects",
+                                      "reminders"}));
+  for (const char* role : {"admin", "employee", "customer", "project-manager",
+                           "support-agent", "sales", "executive", "hr",
+                           "finance"}) {
+    EXPECT_GE(s.FindRole(role), 0) << role;
+  }
+  for (const char* agent : {"sales-assistant", "payroll-assistant",
+                            "support-agent", "devops-agent", "reporting-agent",
+                            "personal-assistant"}) {
+    EXPECT_GE(s.FindAgent(agent), 0) << agent;
+  }
+  for (const char* service : {"import-worker", "scheduled-job", "sync-worker",
+                              "monitoring-agent", "billing-worker"}) {
+    EXPECT_GE(s.FindService(service), 0) << service;
+  }
+  std::set<v1::ClientTrust> trusts;
+  for (const Snapshot::Client& client : s.clients()) trusts.insert(client.trust);
+  EXPECT_EQ(trusts.size(), 4u) << "every client trust level is used";
+  EXPECT_FALSE(s.bundle().scopes().empty());
+  EXPECT_FALSE(s.bundle().data_classes().empty());
+
+  // The seed: executives receive salary; the Sales Assistant never does.
+  const int executive = s.FindRole("executive");
+  const int sales_assistant = s.FindAgent("sales-assistant");
+  ASSERT_GE(executive, 0);
+  ASSERT_GE(sales_assistant, 0);
+  std::vector<std::string> executive_data =
+      s.DataClassNames(s.roles()[executive].data);
+  EXPECT_NE(std::find(executive_data.begin(), executive_data.end(), "salary"),
+            executive_data.end());
+  std::vector<std::string> assistant_data =
+      s.DataClassNames(s.agents()[sales_assistant].data);
+  EXPECT_EQ(std::find(assistant_data.begin(), assistant_data.end(), "salary"),
+            assistant_data.end());
+
+  std::set<std::string> keys;
+  for (const v1::DenyRule& rule : s.bundle().deny()) {
+    const v1::DenyCondition& w = rule.when();
+    if (w.tools_size() > 0) keys.insert("tools");
+    if (w.servers_size() > 0) keys.insert("servers");
+    if (w.users_size() > 0) keys.insert("users");
+    if (w.roles_size() > 0) keys.insert("roles");
+    if (w.agents_size() > 0) keys.insert("agents");
+    if (w.clients_size() > 0) keys.insert("clients");
+    if (w.services_size() > 0) keys.insert("services");
+    if (w.client_trust_below() != v1::CLIENT_TRUST_UNSPECIFIED) {
+      keys.insert("client_trust_below");
+    }
+    if (w.risk_at_least() != v1::RISK_UNSPECIFIED) keys.insert("risk_at_least");
+    if (w.has_autonomous()) keys.insert("autonomous");
+    if (w.data_size() > 0) keys.insert("data");
+  }
+  EXPECT_EQ(keys.size(), 11u) << "when keys in use: "
+                              << absl::StrJoin(keys, ", ");
+}
+
+}  // namespace
+}  // namespace pdp
