@@ -627,7 +627,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Compiler::CompileDirectory(
   absl::StatusOr<v1::Bundle> bundle = LoadPolicyDirectory(dir, &diags);
   if (!bundle.ok()) return bundle.status();
   std::shared_ptr<Snapshot> snapshot = CompilerRun(*bundle, &diags).Run();
-  if (!diags.empty()) return diags.ToStatus();
+  if (!diags.empty()) return diags.ToStatus(dir);
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
 }
 

@@ -24,7 +24,9 @@ class Compiler {
 
   // Loads (pdp/policy_loader.h) and compiles a policy directory, reporting
   // the errors of both steps together. Returns NotFound if `dir` is not a
-  // readable directory, InvalidArgument as Compile().
+  // readable directory, InvalidArgument as Compile() with file names joined
+  // to `dir` ("dir/roles.yaml:7: ..."). Sources in the snapshot's bundle stay
+  // relative to `dir`.
   static absl::StatusOr<std::shared_ptr<const Snapshot>> CompileDirectory(
       const std::string& dir);
 };

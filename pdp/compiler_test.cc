@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -34,10 +35,17 @@ std::string WritePolicy(const std::map<std::string, std::string>& files) {
 
 // The compiler's errors, one "file:line: message" each.
 std::vector<std::string> Errors(const std::map<std::string, std::string>& files) {
-  auto snapshot = Compiler::CompileDirectory(WritePolicy(files));
+  std::string dir = WritePolicy(files);
+  auto snapshot = Compiler::CompileDirectory(dir);
   if (snapshot.ok()) return {};
   EXPECT_EQ(snapshot.status().code(), absl::StatusCode::kInvalidArgument);
-  return absl::StrSplit(snapshot.status().message(), '\n');
+  std::vector<std::string> errors;
+  for (absl::string_view line : absl::StrSplit(snapshot.status().message(), '\n')) {
+    // Files are named as the caller can open them: under `dir`.
+    EXPECT_TRUE(absl::ConsumePrefix(&line, dir + "/")) << line;
+    errors.emplace_back(line);
+  }
+  return errors;
 }
 
 constexpr char kTools[] = R"(tools:

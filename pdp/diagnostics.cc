@@ -1,6 +1,7 @@
 #include "pdp/diagnostics.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -16,9 +17,16 @@ void Diagnostics::Add(absl::string_view file, int line, std::string message) {
   list_.push_back(Diagnostic{std::string(file), line, std::move(message)});
 }
 
-absl::Status Diagnostics::ToStatus() const {
+absl::Status Diagnostics::ToStatus(absl::string_view root) const {
   if (list_.empty()) return absl::OkStatus();
   std::vector<Diagnostic> sorted = list_;
+  if (!root.empty()) {
+    for (Diagnostic& d : sorted) {
+      d.file = (std::filesystem::path(std::string(root)) / d.file)
+                   .lexically_normal()
+                   .generic_string();
+    }
+  }
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const Diagnostic& a, const Diagnostic& b) {
                      return std::tie(a.file, a.line) < std::tie(b.file, b.line);

@@ -29,8 +29,9 @@ class Diagnostics {
   const std::vector<Diagnostic>& list() const { return list_; }
 
   // OK when empty; otherwise InvalidArgument whose message is every
-  // diagnostic, sorted by file and line, one per line.
-  absl::Status ToStatus() const;
+  // diagnostic, sorted by file and line, one per line. A non-empty `root`
+  // is joined before each file name, so that the names can be opened.
+  absl::Status ToStatus(absl::string_view root = "") const;
 
  private:
   std::vector<Diagnostic> list_;

@@ -308,7 +308,7 @@ const std::vector<Command>& Commands() {
           "Compiles every *.yaml and *.yml file under DIR (policy tests,\n"
           "*_test.yaml, and hidden entries are skipped). Prints a one-line\n"
           "summary and exits 0, or prints every error as\n"
-          "\"file:line: message\" (file relative to DIR) and exits 1.\n",
+          "\"DIR/file:line: message\" and exits 1.\n",
           {},
           RunValidate,
       },

@@ -85,15 +85,15 @@ TEST(ValidateTest, BrokenPolicyPrintsEveryErrorWithFileAndLine) {
   EXPECT_THAT(r.out, IsEmpty());
   std::vector<std::string> lines = Lines(r.err);
   ASSERT_EQ(lines.size(), 5u) << r.err;
-  EXPECT_THAT(lines[0], StartsWith("roles.yaml:5: "));
+  EXPECT_THAT(lines[0], StartsWith("tools/pdpctl/testdata/broken/roles.yaml:5: "));
   EXPECT_THAT(lines[0], HasSubstr("unknown role \"salse\""));
-  EXPECT_THAT(lines[1], StartsWith("roles.yaml:6: "));
+  EXPECT_THAT(lines[1], StartsWith("tools/pdpctl/testdata/broken/roles.yaml:6: "));
   EXPECT_THAT(lines[1], HasSubstr("\"billing.*\""));
-  EXPECT_THAT(lines[2], StartsWith("tools.yaml:4: "));
+  EXPECT_THAT(lines[2], StartsWith("tools/pdpctl/testdata/broken/tools.yaml:4: "));
   EXPECT_THAT(lines[2], HasSubstr("unknown key \"colour\""));
-  EXPECT_THAT(lines[3], StartsWith("tools.yaml:5: "));
+  EXPECT_THAT(lines[3], StartsWith("tools/pdpctl/testdata/broken/tools.yaml:5: "));
   EXPECT_THAT(lines[3], HasSubstr("duplicate tool id \"crm.search_contacts\""));
-  EXPECT_THAT(lines[4], StartsWith("tools.yaml:6: "));
+  EXPECT_THAT(lines[4], StartsWith("tools/pdpctl/testdata/broken/tools.yaml:6: "));
   EXPECT_THAT(lines[4], HasSubstr("\"extreme\""));
 }
 
@@ -571,7 +571,7 @@ TEST(FilterUsageTest, ProblemsExitTwo) {
   Result broken = Pdpctl({"filter", "--policy", kBroken, "--service",
                           "import-worker", "--server", "crm"});
   EXPECT_EQ(broken.code, kExitUsage);
-  EXPECT_THAT(broken.err, HasSubstr("tools.yaml:4: "));
+  EXPECT_THAT(broken.err, HasSubstr("tools/pdpctl/testdata/broken/tools.yaml:4: "));
 }
 
 // -------------------------------------------------------------------- help

@@ -37,9 +37,9 @@ grep_in "$OUT" "ok: 8 tools, 2 roles, 2 agents, 2 clients, 1 service, 2 users, 1
 [[ ! -s "$ERR" ]] || fail "validate ok wrote to stderr"
 
 expect 1 validate "$BROKEN"
-# Paths relative to the policy directory, even through runfiles symlinks.
-grep -q '^tools.yaml:4: unknown key "colour"' "$ERR" || fail "no tools.yaml:4 line"
-grep -q '^roles.yaml:5: ' "$ERR" || fail "no roles.yaml:5 line"
+# Files named under the directory as given, even through runfiles symlinks.
+grep -q "^$BROKEN/tools.yaml:4: unknown key \"colour\"" "$ERR" || fail "no tools.yaml:4 line"
+grep -q "^$BROKEN/roles.yaml:5: " "$ERR" || fail "no roles.yaml:5 line"
 [[ "$(wc -l <"$ERR")" -eq 5 ]] || fail "validate broken: want 5 error lines"
 [[ ! -s "$OUT" ]] || fail "validate broken wrote to stdout"
 
@@ -66,7 +66,7 @@ grep_in "$ERR" "unknown flag --nope"
 expect 2 check --policy "$POLICY" --user bob@acme.example --tool crm.search_contacts
 grep_in "$ERR" "malformed identity chain"
 expect 2 check --policy "$BROKEN" --service import-worker --tool crm.search_contacts
-grep_in "$ERR" "tools.yaml:4: "
+grep_in "$ERR" "$BROKEN/tools.yaml:4: "
 
 expect 0 --help
 grep_in "$OUT" "usage: pdpctl <command> [flags]"
