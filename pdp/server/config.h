@@ -1,0 +1,89 @@
+#ifndef PDP_SERVER_CONFIG_H_
+#define PDP_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace pdp::server {
+
+// What a caller may do. Each RPC needs one; asserting user roles needs
+// kAssertRoles on top of kCheck or kFilter.
+enum class Permission { kCheck, kFilter, kAdmin, kDirectory, kAssertRoles };
+
+// "check", "filter", "admin", "directory", "assert_roles".
+absl::string_view PermissionName(Permission permission);
+
+// The permissions of the callers whose identity matches `identity`, a SPIFFE
+// id or DNS name, or a glob over them ('*' matches any run of characters).
+struct CallerGrant {
+  std::string identity;
+  std::vector<Permission> permissions;
+};
+
+// The server's configuration: one YAML file (docs/operations.md), which
+// flags may override. Relative paths are relative to the working directory.
+struct ServerConfig {
+  // host:port to listen on; port 0 picks a free port.
+  std::string listen = "127.0.0.1:8443";
+  // Plaintext, no caller identities. Only with a loopback listen address.
+  bool insecure = false;
+
+  struct Tls {
+    std::string cert;       // The server's certificate chain (PEM).
+    std::string key;        // Its private key (PEM).
+    std::string client_ca;  // CA bundle that signs callers' certificates.
+    // How often the three files are re-read for rotation.
+    int reload_interval_seconds = 10;
+  } tls;
+
+  // A policy directory compiled and activated at start; empty for none
+  // (the server then reports NOT_SERVING and answers UNAVAILABLE).
+  std::string policy;
+
+  // First match wins. With `insecure`, every caller is "anonymous"; when no
+  // grant matches "anonymous" it may check and filter.
+  std::vector<CallerGrant> callers;
+
+  // CIDRs of peers allowed to call; empty allows every peer.
+  std::vector<std::string> ip_allowlist;
+
+  struct Limits {
+    int max_message_bytes = 4 << 20;  // Larger requests: RESOURCE_EXHAUSTED.
+    int max_batch_checks = 1000;      // Checks in one BatchCheck.
+    int max_filter_tools = 10000;     // tool_ids in one FilterTools.
+  } limits;
+
+  struct DecisionLog {
+    std::string path = "-";  // "-" is stdout; empty disables the log.
+    int queue_capacity = 65536;  // Decisions beyond this are dropped, counted.
+  } decision_log;
+};
+
+// Parses the YAML text of a config file; `file` names it in errors.
+// Returns InvalidArgument naming the file, line and key of every problem.
+absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view file,
+                                               absl::string_view yaml);
+
+// Reads and parses a config file. Returns NotFound if it cannot be read.
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
+
+// Overrides one setting from a command-line flag: "listen", "insecure",
+// "policy", "tls-cert", "tls-key", "tls-client-ca", "decision-log",
+// "ip-allowlist" (comma-separated). Returns InvalidArgument for an unknown
+// flag or a bad value.
+absl::Status ApplyFlag(absl::string_view name, absl::string_view value,
+                       ServerConfig* config);
+
+// Checks the whole configuration before the server starts: TLS files given
+// (unless insecure), insecure only on loopback, limits positive, CIDRs valid.
+// Returns InvalidArgument with a sentence naming the key.
+absl::Status ValidateServerConfig(const ServerConfig& config);
+
+}  // namespace pdp::server
+
+#endif  // PDP_SERVER_CONFIG_H_

@@ -1,0 +1,136 @@
+#include "pdp/server/config.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pdp::server {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(ConfigTest, ParsesEveryKey) {
+  absl::StatusOr<ServerConfig> config = ParseServerConfig("server.yaml", R"(
+listen: 0.0.0.0:9443
+insecure: false
+tls:
+  cert: certs/server.pem
+  key: certs/server.key
+  client_ca: certs/ca.pem
+  reload_interval_seconds: 2
+policy: examples/policies/acme
+callers:
+  - identity: spiffe://acme.example/gateway
+    permissions: [check, filter]
+  - identity: "spiffe://acme.example/mcp/*"
+    permissions: [check, assert_roles]
+ip_allowlist: [10.0.0.0/8, "::1"]
+limits:
+  max_message_bytes: 1024
+  max_batch_checks: 10
+  max_filter_tools: 20
+decision_log:
+  path: /var/log/pdp/decisions.jsonl
+  queue_capacity: 100
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen, "0.0.0.0:9443");
+  EXPECT_EQ(config->tls.cert, "certs/server.pem");
+  EXPECT_EQ(config->tls.key, "certs/server.key");
+  EXPECT_EQ(config->tls.client_ca, "certs/ca.pem");
+  EXPECT_EQ(config->tls.reload_interval_seconds, 2);
+  EXPECT_EQ(config->policy, "examples/policies/acme");
+  ASSERT_EQ(config->callers.size(), 2);
+  EXPECT_EQ(config->callers[1].identity, "spiffe://acme.example/mcp/*");
+  EXPECT_THAT(config->callers[1].permissions,
+              ElementsAre(Permission::kCheck, Permission::kAssertRoles));
+  EXPECT_THAT(config->ip_allowlist, ElementsAre("10.0.0.0/8", "::1"));
+  EXPECT_EQ(config->limits.max_message_bytes, 1024);
+  EXPECT_EQ(config->limits.max_batch_checks, 10);
+  EXPECT_EQ(config->limits.max_filter_tools, 20);
+  EXPECT_EQ(config->decision_log.path, "/var/log/pdp/decisions.jsonl");
+  EXPECT_EQ(config->decision_log.queue_capacity, 100);
+}
+
+TEST(ConfigTest, EveryErrorNamesFileLineAndKey) {
+  absl::StatusOr<ServerConfig> config = ParseServerConfig("server.yaml", R"(listen: 127.0.0.1:1
+tls:
+  certificate: x.pem
+callers:
+  - identity: spiffe://a
+    permissions: [check, push]
+  - permissions: [check]
+limits:
+  max_batch_checks: -3
+insecure: maybe
+)");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(config.status().message());
+  EXPECT_THAT(message, HasSubstr("server.yaml:3: \"tls.certificate\" is not a config key"));
+  EXPECT_THAT(message, HasSubstr("server.yaml:6: \"callers[0].permissions\" has \"push\""));
+  EXPECT_THAT(message, HasSubstr("server.yaml:7: \"callers[1]\" needs an \"identity\""));
+  EXPECT_THAT(message, HasSubstr("server.yaml:9: \"limits.max_batch_checks\" must be a positive"));
+  EXPECT_THAT(message, HasSubstr("server.yaml:10: \"insecure\" must be true or false"));
+}
+
+TEST(ConfigTest, MalformedYaml) {
+  EXPECT_THAT(ParseServerConfig("s.yaml", "listen: [\n").status().message(),
+              HasSubstr("s.yaml:2: malformed YAML"));
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  EXPECT_EQ(LoadServerConfig("/nonexistent/server.yaml").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(ConfigTest, FlagsOverride) {
+  ServerConfig config;
+  ASSERT_TRUE(ApplyFlag("listen", "127.0.0.1:0", &config).ok());
+  ASSERT_TRUE(ApplyFlag("insecure", "", &config).ok());
+  ASSERT_TRUE(ApplyFlag("policy", "p", &config).ok());
+  ASSERT_TRUE(ApplyFlag("ip-allowlist", "127.0.0.0/8, ::1", &config).ok());
+  EXPECT_EQ(config.listen, "127.0.0.1:0");
+  EXPECT_TRUE(config.insecure);
+  EXPECT_EQ(config.policy, "p");
+  EXPECT_THAT(config.ip_allowlist, ElementsAre("127.0.0.0/8", "::1"));
+  EXPECT_THAT(ApplyFlag("colour", "x", &config).message(),
+              HasSubstr("unknown flag --colour"));
+}
+
+TEST(ConfigTest, InsecureOnlyOnLoopback) {
+  ServerConfig config;
+  config.insecure = true;
+  for (const char* listen : {"127.0.0.1:0", "localhost:8443", "[::1]:8443", "127.3.4.5:1"}) {
+    config.listen = listen;
+    EXPECT_TRUE(ValidateServerConfig(config).ok()) << listen;
+  }
+  for (const char* listen : {"0.0.0.0:8443", "[::]:8443", "10.1.2.3:8443", "example.com:1"}) {
+    config.listen = listen;
+    EXPECT_THAT(ValidateServerConfig(config).message(),
+                HasSubstr("\"insecure\" serves plaintext and is refused"))
+        << listen;
+  }
+}
+
+TEST(ConfigTest, TlsIsRequiredUnlessInsecure) {
+  ServerConfig config;
+  absl::Status status = ValidateServerConfig(config);
+  EXPECT_THAT(status.message(), HasSubstr("\"tls.cert\" is required"));
+  EXPECT_THAT(status.message(), HasSubstr("\"tls.key\" is required"));
+  EXPECT_THAT(status.message(), HasSubstr("\"tls.client_ca\" is required"));
+  config.tls = {"/nonexistent/cert.pem", "/nonexistent/key.pem", "/nonexistent/ca.pem"};
+  EXPECT_THAT(ValidateServerConfig(config).message(),
+              HasSubstr("\"tls.cert\": cannot read \"/nonexistent/cert.pem\""));
+}
+
+TEST(ConfigTest, BadAllowlistIsRefused) {
+  ServerConfig config;
+  config.insecure = true;
+  config.listen = "127.0.0.1:0";
+  config.ip_allowlist = {"10.0.0.0/8", "10.0.0.0/33"};
+  EXPECT_THAT(ValidateServerConfig(config).message(), HasSubstr("10.0.0.0/33"));
+}
+
+}  // namespace
+}  // namespace pdp::server

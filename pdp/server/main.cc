@@ -1,0 +1,129 @@
+// pdp-server: the policy decision point over gRPC.
+//
+//   pdp-server --config FILE [--listen HOST:PORT] [--insecure] [--policy DIR]
+//              [--tls-cert F --tls-key F --tls-client-ca F]
+//              [--decision-log PATH|-] [--ip-allowlist CIDR,...]
+//              [--port-file FILE]
+//
+// Flags override the config file (docs/operations.md). SIGTERM or SIGINT
+// drains calls in flight, then exits 0.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "pdp/server/config.h"
+#include "pdp/server/server.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: pdp-server [--config FILE] [--listen HOST:PORT] [--insecure]\n"
+    "                  [--policy DIR] [--tls-cert FILE --tls-key FILE\n"
+    "                  --tls-client-ca FILE] [--decision-log PATH|-]\n"
+    "                  [--ip-allowlist CIDR,...] [--port-file FILE]\n"
+    "\n"
+    "Serves pdp.v1.Authorizer, grpc.health.v1.Health and server reflection.\n"
+    "mTLS unless --insecure (loopback only). Flags override the config file;\n"
+    "see docs/operations.md. SIGTERM drains calls in flight and exits 0.\n";
+
+// Drains for at most this long on SIGTERM.
+constexpr absl::Duration kGrace = absl::Seconds(10);
+
+int Fail(const std::string& message) {
+  std::cerr << "pdp-server: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Under `bazel run`, resolve paths from where the command was typed.
+  if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY")) {
+    if (chdir(dir) != 0) return Fail(absl::StrCat("cannot chdir to ", dir));
+  }
+
+  std::string config_path, port_file;
+  std::vector<std::pair<std::string, std::string>> overrides;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (!absl::StartsWith(arg, "--")) {
+      return Fail(absl::StrCat("unexpected argument \"", arg, "\"\n", kUsage));
+    }
+    std::string name = arg.substr(2), value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    } else if (name != "insecure") {
+      if (i + 1 >= argc) return Fail(absl::StrCat("--", name, " needs a value"));
+      value = argv[++i];
+    }
+    if (name == "config") {
+      config_path = value;
+    } else if (name == "port-file") {
+      port_file = value;
+    } else {
+      overrides.emplace_back(name, value);
+    }
+  }
+
+  pdp::server::ServerConfig config;
+  if (!config_path.empty()) {
+    absl::StatusOr<pdp::server::ServerConfig> loaded =
+        pdp::server::LoadServerConfig(config_path);
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+    config = *std::move(loaded);
+  }
+  for (const auto& [name, value] : overrides) {
+    if (absl::Status s = pdp::server::ApplyFlag(name, value, &config); !s.ok()) {
+      return Fail(absl::StrCat(s.message(), "\n", kUsage));
+    }
+  }
+
+  // Signals are taken synchronously below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (config.insecure) {
+    std::cerr << "pdp-server: WARNING: --insecure: serving PLAINTEXT with no "
+                 "caller authentication on "
+              << config.listen << ". For local trials only.\n";
+  }
+  absl::StatusOr<std::unique_ptr<pdp::server::PdpServer>> server =
+      pdp::server::PdpServer::Start(config);
+  if (!server.ok()) return Fail(std::string(server.status().message()));
+
+  std::cerr << "pdp-server: serving on port " << (*server)->port()
+            << (config.insecure ? " (insecure)" : " (mTLS)")
+            << (config.policy.empty()
+                    ? ", no policy: NOT_SERVING, every call UNAVAILABLE"
+                    : absl::StrCat(", policy ", config.policy))
+            << "\n";
+  if (!port_file.empty()) {
+    std::ofstream(port_file) << (*server)->port() << "\n";
+  }
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cerr << "pdp-server: signal " << signal
+            << ", draining calls in flight\n";
+  (*server)->Shutdown(kGrace);
+  if (uint64_t dropped = (*server)->dropped_decisions(); dropped > 0) {
+    std::cerr << "pdp-server: the decision log dropped " << dropped
+              << " decisions (queue full)\n";
+  }
+  return 0;
+}

@@ -1,0 +1,62 @@
+#ifndef PDP_SERVER_SERVER_H_
+#define PDP_SERVER_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "pdp/active_policy.h"
+#include "pdp/server/authorizer_service.h"
+#include "pdp/server/caller_auth.h"
+#include "pdp/server/config.h"
+#include "pdp/server/decision_log.h"
+
+namespace pdp::server {
+
+// The PDP process's gRPC server: pdp.v1.Authorizer, grpc.health.v1.Health
+// (SERVING exactly while a policy is active) and server reflection, over mTLS
+// unless configured insecure.
+// Thread-safe.
+class PdpServer {
+ public:
+  // Validates `config`, compiles its policy directory (if any), opens the
+  // decision log and starts serving. Returns InvalidArgument naming the
+  // config key, or the policy's errors, and Unavailable if the address
+  // cannot be bound.
+  static absl::StatusOr<std::unique_ptr<PdpServer>> Start(
+      const ServerConfig& config);
+
+  ~PdpServer();
+
+  // The bound port (the chosen one when the config asked for port 0).
+  int port() const { return port_; }
+
+  // Makes `snapshot` the policy decisions are made against and reports
+  // SERVING.
+  void Activate(std::shared_ptr<const Snapshot> snapshot);
+
+  // Stops accepting calls, lets those in flight finish for up to `grace`,
+  // and cancels the rest. Idempotent. The decision log is drained when the
+  // server is destroyed.
+  void Shutdown(absl::Duration grace);
+
+  // Decisions the log dropped because its queue was full; 0 without a log.
+  uint64_t dropped_decisions() const;
+
+ private:
+  PdpServer() = default;
+
+  ActivePolicy policy_;
+  std::unique_ptr<CallerAuth> auth_;
+  std::unique_ptr<DecisionLog> log_;
+  std::unique_ptr<AuthorizerService> authorizer_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace pdp::server
+
+#endif  // PDP_SERVER_SERVER_H_

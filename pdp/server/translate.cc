@@ -1,0 +1,71 @@
+#include "pdp/server/translate.h"
+
+namespace pdp::server {
+
+Chain FromProto(const v1::IdentityChain& chain, bool may_assert_roles) {
+  Chain out;
+  out.user_id = chain.user_id();
+  if (may_assert_roles) {
+    out.asserted_roles.assign(chain.asserted_roles().begin(),
+                              chain.asserted_roles().end());
+  }
+  out.amr.assign(chain.amr().begin(), chain.amr().end());
+  out.client_id = chain.client_id();
+  out.scopes.assign(chain.scopes().begin(), chain.scopes().end());
+  out.agent_id = chain.agent_id();
+  out.service_id = chain.service_id();
+  out.autonomous = chain.autonomous();
+  return out;
+}
+
+Request FromProto(const v1::CheckRequest& request, bool may_assert_roles) {
+  Request out;
+  out.chain = FromProto(request.chain(), may_assert_roles);
+  out.tool_id = request.tool_id();
+  out.action = request.action() == v1::ACTION_SEE ? Action::kSee : Action::kCall;
+  return out;
+}
+
+ToolSelection FromProto(const v1::FilterToolsRequest& request) {
+  ToolSelection out;
+  out.server_id = request.server_id();
+  out.tool_ids.assign(request.tool_ids().begin(), request.tool_ids().end());
+  return out;
+}
+
+void ToProto(const Snapshot& snapshot, const Decision& decision,
+             v1::Decision* out) {
+  out->set_effect(decision.effect);
+  for (const Reason& reason : decision.reasons) {
+    v1::Reason* r = out->add_reasons();
+    r->set_link(reason.link);
+    r->set_code(reason.code);
+    r->set_message(reason.message);
+    for (const std::string& scope : reason.missing_scopes) {
+      r->add_missing_scopes(scope);
+    }
+    r->set_rule_id(reason.rule_id);
+  }
+  for (std::string& name : snapshot.DataClassNames(decision.redact)) {
+    out->add_redact(std::move(name));
+  }
+  out->set_step_up(decision.step_up);
+  out->set_policy_version(snapshot.version());
+}
+
+void ToProto(const Snapshot& snapshot, const std::vector<VisibleTool>& tools,
+             v1::FilterToolsResponse* out) {
+  out->mutable_tools()->Reserve(static_cast<int>(tools.size()));
+  for (const VisibleTool& tool : tools) {
+    v1::VisibleTool* t = out->add_tools();
+    t->set_tool_id(snapshot.tools()[tool.tool].id);
+    t->set_requires_approval(tool.requires_approval);
+    t->set_step_up(tool.step_up);
+    for (std::string& name : snapshot.DataClassNames(tool.redact)) {
+      t->add_redact(std::move(name));
+    }
+  }
+  out->set_policy_version(snapshot.version());
+}
+
+}  // namespace pdp::server

@@ -1,0 +1,32 @@
+#ifndef PDP_SERVER_TRANSLATE_H_
+#define PDP_SERVER_TRANSLATE_H_
+
+#include <vector>
+
+#include "pdp/decision.h"
+#include "pdp/request.h"
+#include "pdp/snapshot.h"
+#include "pdp/v1/authorizer.pb.h"
+
+// The one place where API messages and engine types meet. Field checks are
+// the evaluator's (it names the fields); these only copy.
+namespace pdp::server {
+
+// `may_assert_roles`: whether the caller is trusted to assert user roles;
+// when not, asserted roles are dropped and the policy decides.
+Chain FromProto(const v1::IdentityChain& chain, bool may_assert_roles);
+
+// ACTION_UNSPECIFIED is decided as a call, the stricter action.
+Request FromProto(const v1::CheckRequest& request, bool may_assert_roles);
+
+ToolSelection FromProto(const v1::FilterToolsRequest& request);
+
+void ToProto(const Snapshot& snapshot, const Decision& decision,
+             v1::Decision* out);
+
+void ToProto(const Snapshot& snapshot, const std::vector<VisibleTool>& tools,
+             v1::FilterToolsResponse* out);
+
+}  // namespace pdp::server
+
+#endif  // PDP_SERVER_TRANSLATE_H_
