@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 
 namespace pdp {
 
@@ -14,7 +15,10 @@ std::string Diagnostic::ToString() const {
 }
 
 void Diagnostics::Add(absl::string_view file, int line, std::string message) {
-  list_.push_back(Diagnostic{std::string(file), line, std::move(message)});
+  // One diagnostic, one line: line breaks echoed from the input are escaped.
+  list_.push_back(Diagnostic{std::string(file), line,
+                             absl::StrReplaceAll(message, {{"\n", "\\n"},
+                                                           {"\r", "\\r"}})});
 }
 
 absl::Status Diagnostics::ToStatus(absl::string_view root) const {

@@ -60,7 +60,7 @@ class FileReader {
     }
     absl::flat_hash_set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      const YAML::Node key = it->first;  // A copy: it-> yields a temporary.
       if (!key.IsScalar()) {
         Error(key, absl::StrCat("a key of ", what, " must be a word"));
         continue;

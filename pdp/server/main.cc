@@ -97,14 +97,14 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  absl::StatusOr<std::unique_ptr<pdp::server::PdpServer>> server =
+      pdp::server::PdpServer::Start(config);
+  if (!server.ok()) return Fail(std::string(server.status().message()));
   if (config.insecure) {
     std::cerr << "pdp-server: WARNING: --insecure: serving PLAINTEXT with no "
                  "caller authentication on "
               << config.listen << ". For local trials only.\n";
   }
-  absl::StatusOr<std::unique_ptr<pdp::server::PdpServer>> server =
-      pdp::server::PdpServer::Start(config);
-  if (!server.ok()) return Fail(std::string(server.status().message()));
 
   std::cerr << "pdp-server: serving on port " << (*server)->port()
             << (config.insecure ? " (insecure)" : " (mTLS)")
