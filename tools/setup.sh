@@ -14,6 +14,7 @@ packages=(
   libyaml-cpp-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-grpcio python3-protobuf
 )
 
 SUDO=""

@@ -50,7 +50,7 @@ DecisionRecord RecordOf(const Chain& chain, absl::string_view caller,
   record.client_id = chain.client_id;
   record.agent_id = chain.agent_id;
   record.service_id = chain.service_id;
-  record.autonomous = chain.autonomous;
+  record.autonomous = chain.autonomous || !chain.service_id.empty();
   return record;
 }
 

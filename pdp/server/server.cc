@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpc/health/v1/health.pb.h"
 #include "pdp/compiler.h"
 #include "pdp/server/tls.h"
 
@@ -48,6 +49,9 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
   server->authorizer_ = std::make_unique<AuthorizerService>(
       server->policy_, *server->auth_, config.limits, server->log_.get());
 
+  // Links grpc.health.v1's schema in, so that reflection can describe the
+  // built-in health service.
+  grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

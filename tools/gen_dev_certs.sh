@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Generates example certificates for running the PDP server locally over mTLS.
+#
+#   tools/gen_dev_certs.sh OUT_DIR
+#
+# Writes, into OUT_DIR (created if missing; existing files are overwritten):
+#   ca.pem                        a fresh development CA (its key is discarded)
+#   server.pem, server.key        the server: DNS:localhost, IP:127.0.0.1, IP:::1
+#   gateway.pem, gateway.key      URI:spiffe://acme.example/gateway    (check, filter)
+#   ci.pem, ci.key                URI:spiffe://acme.example/ci         (admin)
+#   mcp-server.pem, mcp-server.key URI:spiffe://acme.example/mcp-server (check)
+# The permissions in parentheses are what the example server config grants
+# each identity. EC P-256 keys, unencrypted, mode 0600. For development only.
+# Needs the `openssl` command (tools/setup.sh installs it).
+set -euo pipefail
+
+if [[ $# -ne 1 || -z "$1" ]]; then
+  echo "usage: $0 OUT_DIR" >&2
+  exit 2
+fi
+out="$1"
+command -v openssl >/dev/null || { echo "$0: the openssl command is missing (run tools/setup.sh)" >&2; exit 1; }
+
+mkdir -p "$out"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+umask 077
+
+days=825
+ca_days=3650
+
+# new_key FILE: an EC P-256 private key (PKCS#8 PEM).
+new_key() {
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
+}
+
+# A random positive serial of at most 16 octets.
+serial() {
+  echo "0x$(openssl rand -hex 16 | sed 's/^./7/')"
+}
+
+new_key "$work/ca.key"
+openssl req -x509 -new -key "$work/ca.key" -sha256 -days "$ca_days" \
+  -subj "/O=PDP development/CN=PDP development CA" \
+  -set_serial "$(serial)" \
+  -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign" \
+  -addext "subjectKeyIdentifier=hash" \
+  -out "$work/ca.pem"
+
+# issue NAME CN EKU SAN: NAME.key and NAME.pem signed by the CA.
+issue() {
+  local name="$1" cn="$2" eku="$3" san="$4"
+  new_key "$work/$name.key"
+  openssl req -new -key "$work/$name.key" -subj "/O=PDP development/CN=$cn" \
+    -out "$work/$name.csr"
+  cat >"$work/$name.ext" <<EOF
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = $eku
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = $san
+EOF
+  openssl x509 -req -in "$work/$name.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
+    -set_serial "$(serial)" -sha256 -days "$days" -extfile "$work/$name.ext" \
+    -out "$work/$name.pem" 2>/dev/null
+}
+
+issue server localhost serverAuth "DNS:localhost, IP:127.0.0.1, IP:::1"
+issue gateway gateway clientAuth "URI:spiffe://acme.example/gateway"
+issue ci ci clientAuth "URI:spiffe://acme.example/ci"
+issue mcp-server mcp-server clientAuth "URI:spiffe://acme.example/mcp-server"
+
+# Certificates are public (0644); keys stay 0600.
+install -m 0644 "$work/ca.pem" "$out/ca.pem"
+echo "wrote $out/ca.pem (CA: PDP development CA)"
+for name in server gateway ci mcp-server; do
+  install -m 0644 "$work/$name.pem" "$out/$name.pem"
+  install -m 0600 "$work/$name.key" "$out/$name.key"
+  san="$(openssl x509 -in "$out/$name.pem" -noout -ext subjectAltName | sed -n '2s/^ *//p')"
+  echo "wrote $out/$name.pem, $out/$name.key ($san)"
+done
