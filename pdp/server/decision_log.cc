@@ -12,114 +12,9 @@
 #include "nlohmann/json.hpp"
 
 namespace pdp::server {
-
-absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(
-    const Options& options) {
-  if (options.queue_capacity == 0) {
-    return absl::InvalidArgumentError(
-        "decision log: queue_capacity must be at least 1");
-  }
-  if (options.path.empty()) {
-    return absl::InvalidArgumentError(
-        "decision log: the path is empty (use \"-\" for stdout)");
-  }
-  if (options.path == "-") {
-    return std::unique_ptr<DecisionLog>(
-        new DecisionLog(options, stdout, /*owns_out=*/false));
-  }
-  int fd = open(options.path.c_str(),
-                O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  std::FILE* out = fd < 0 ? nullptr : fdopen(fd, "a");
-  if (out == nullptr) {
-    int err = errno;
-    if (fd >= 0) close(fd);
-    std::string message = absl::StrCat("decision log: cannot open \"",
-                                       options.path, "\": ",
-                                       std::strerror(err));
-    if (err == ENOENT || err == ENOTDIR) return absl::NotFoundError(message);
-    return absl::InvalidArgumentError(message);
-  }
-  return std::unique_ptr<DecisionLog>(
-      new DecisionLog(options, out, /*owns_out=*/true));
-}
-
-DecisionLog::DecisionLog(const Options& options, std::FILE* out,
-                         bool owns_out)
-    : capacity_(options.queue_capacity),
-      before_write_(options.before_write_for_testing),
-      out_(out),
-      owns_out_(owns_out) {
-  writer_ = std::thread([this] { WriterLoop(); });
-}
-
-DecisionLog::~DecisionLog() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    work_cv_.Signal();
-  }
-  writer_.join();
-  if (owns_out_) {
-    std::fclose(out_);
-  } else {
-    std::fflush(out_);
-  }
-}
-
-bool DecisionLog::Append(DecisionRecord record) {
-  absl::MutexLock lock(&mu_);
-  if (queue_.size() >= capacity_) {
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
-  if (queue_.empty()) work_cv_.Signal();
-  queue_.push_back(std::move(record));
-  ++appended_;
-  return true;
-}
-
-void DecisionLog::Flush() {
-  absl::MutexLock lock(&mu_);
-  const uint64_t target = appended_;
-  while (finished_ < target) done_cv_.Wait(&mu_);
-}
-
-void DecisionLog::WriterLoop() {
-  // Double buffering: the writer swaps its emptied batch in for the queue,
-  // so both vectors keep their capacity and steady state allocates nothing
-  // but the records' own strings.
-  std::vector<DecisionRecord> batch;
-  std::string buffer;
-  for (;;) {
-    {
-      absl::MutexLock lock(&mu_);
-      while (queue_.empty() && !stopping_) work_cv_.Wait(&mu_);
-      if (queue_.empty()) return;  // Stopping, and nothing left.
-      batch.swap(queue_);
-    }
-    if (before_write_) before_write_();
-    buffer.clear();
-    AppendLines(batch, &buffer);
-    bool ok = std::fwrite(buffer.data(), 1, buffer.size(), out_) ==
-                  buffer.size() &&
-              std::fflush(out_) == 0;
-    if (ok) {
-      written_.fetch_add(batch.size(), std::memory_order_relaxed);
-    } else {
-      dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
-      std::clearerr(out_);
-    }
-    const size_t n = batch.size();
-    batch.clear();
-    {
-      absl::MutexLock lock(&mu_);
-      finished_ += n;
-      done_cv_.SignalAll();
-    }
-  }
-}
-
 namespace {
+
+constexpr size_t kChunkBytes = 64 * 1024;
 
 // Writes one JSON object's members straight into a string: keys are
 // constants written as they are; every string value goes through
@@ -209,15 +104,121 @@ class LineFormatter {
 
 }  // namespace
 
-void DecisionLog::AppendLines(const std::vector<DecisionRecord>& records,
-                              std::string* out) {
-  // nlohmann throws only with the strict error handler; not here.
-  LineFormatter formatter(out);
-  for (const DecisionRecord& record : records) {
-    formatter.Append(record);
-    *out += '\n';
+absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(
+    const Options& options) {
+  if (options.queue_capacity == 0) {
+    return absl::InvalidArgumentError(
+        "decision log: queue_capacity must be at least 1");
+  }
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError(
+        "decision log: the path is empty (use \"-\" for stdout)");
+  }
+  if (options.path == "-") {
+    return std::unique_ptr<DecisionLog>(
+        new DecisionLog(options, stdout, /*owns_out=*/false));
+  }
+  int fd = open(options.path.c_str(),
+                O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  std::FILE* out = fd < 0 ? nullptr : fdopen(fd, "a");
+  if (out == nullptr) {
+    int err = errno;
+    if (fd >= 0) close(fd);
+    std::string message = absl::StrCat("decision log: cannot open \"",
+                                       options.path, "\": ",
+                                       std::strerror(err));
+    if (err == ENOENT || err == ENOTDIR) return absl::NotFoundError(message);
+    return absl::InvalidArgumentError(message);
+  }
+  return std::unique_ptr<DecisionLog>(
+      new DecisionLog(options, out, /*owns_out=*/true));
+}
+
+DecisionLog::DecisionLog(const Options& options, std::FILE* out,
+                         bool owns_out)
+    : capacity_(options.queue_capacity),
+      before_write_(options.before_write_for_testing),
+      out_(out),
+      owns_out_(owns_out) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+DecisionLog::~DecisionLog() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    work_cv_.Signal();
+  }
+  writer_.join();
+  if (owns_out_) {
+    std::fclose(out_);
+  } else {
+    std::fflush(out_);
   }
 }
+
+bool DecisionLog::Append(DecisionRecord record) {
+  absl::MutexLock lock(&mu_);
+  if (queue_.size() >= capacity_) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (queue_.empty()) work_cv_.Signal();
+  queue_.push_back(std::move(record));
+  ++appended_;
+  return true;
+}
+
+void DecisionLog::Flush() {
+  absl::MutexLock lock(&mu_);
+  const uint64_t target = appended_;
+  while (finished_ < target) done_cv_.Wait(&mu_);
+}
+
+void DecisionLog::WriterLoop() {
+  // Double buffering: the writer swaps its emptied batch in for the queue,
+  // so both vectors keep their capacity and steady state allocates nothing
+  // but the records' own strings.
+  std::vector<DecisionRecord> batch;
+  std::string buffer;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      while (queue_.empty() && !stopping_) work_cv_.Wait(&mu_);
+      if (queue_.empty()) return;  // Stopping, and nothing left.
+      batch.swap(queue_);
+    }
+    if (before_write_) before_write_();
+    // Formatted in chunks, so a large batch does not need a large buffer.
+    bool ok = true;
+    buffer.clear();
+    LineFormatter formatter(&buffer);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      formatter.Append(batch[i]);
+      buffer += '\n';
+      if (buffer.size() >= kChunkBytes || i + 1 == batch.size()) {
+        ok = ok && std::fwrite(buffer.data(), 1, buffer.size(), out_) ==
+                       buffer.size();
+        buffer.clear();
+      }
+    }
+    ok = std::fflush(out_) == 0 && ok;
+    if (ok) {
+      written_.fetch_add(batch.size(), std::memory_order_relaxed);
+    } else {
+      dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
+      std::clearerr(out_);
+    }
+    const size_t n = batch.size();
+    batch.clear();
+    {
+      absl::MutexLock lock(&mu_);
+      finished_ += n;
+      done_cv_.SignalAll();
+    }
+  }
+}
+
 
 std::string DecisionLog::FormatLine(const DecisionRecord& record) {
   std::string line;

@@ -116,10 +116,6 @@ class DecisionLog {
   static std::string FormatLine(const DecisionRecord& record);
 
  private:
-  // Appends the JSON lines of `records`, each ending in a newline.
-  static void AppendLines(const std::vector<DecisionRecord>& records,
-                          std::string* out);
-
   DecisionLog(const Options& options, std::FILE* out, bool owns_out);
   void WriterLoop();
 

@@ -349,7 +349,7 @@ TEST(DecisionLogTest, DestructionDrainsWhatIsQueuedBehindAStalledWriter) {
   std::atomic<bool> first{true};
   DecisionLog::Options options;
   options.path = path;
-  options.queue_capacity = 100;
+  options.queue_capacity = 5000;
   options.before_write_for_testing = [&] {
     if (first.exchange(false)) {
       writer_stalled.Notify();
@@ -360,11 +360,20 @@ TEST(DecisionLogTest, DestructionDrainsWhatIsQueuedBehindAStalledWriter) {
   ASSERT_TRUE(log.ok()) << log.status();
   (*log)->Append(CheckRecord("first"));
   writer_stalled.WaitForNotification();
-  for (int i = 0; i < 50; ++i) (*log)->Append(CheckRecord(absl::StrCat(i)));
+  // One batch of ~600 KB: written in several chunks.
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE((*log)->Append(CheckRecord(absl::StrCat(i))));
+  }
   std::thread destroyer([&] { log->reset(); });
   release_writer.Notify();
   destroyer.join();
-  EXPECT_EQ(ReadLines(path).size(), 51u);
+  std::vector<Json> lines = ReadLines(path);
+  ASSERT_EQ(lines.size(), 2001u);
+  EXPECT_EQ(lines[0]["decision_id"], "first");
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_EQ(lines[i + 1]["decision_id"], absl::StrCat(i));
+    ASSERT_EQ(lines[i + 1]["tool"], "github.create_issue");
+  }
 }
 
 TEST(DecisionLogTest, ConcurrentAppendsAllArrive) {

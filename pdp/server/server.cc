@@ -73,6 +73,8 @@ void PdpServer::Activate(std::shared_ptr<const Snapshot> snapshot) {
   const bool serving = snapshot != nullptr;
   policy_.Activate(std::move(snapshot));
   server_->GetHealthCheckService()->SetServingStatus(serving);
+  server_->GetHealthCheckService()->SetServingStatus(
+      v1::Authorizer::service_full_name(), serving);
 }
 
 void PdpServer::Shutdown(absl::Duration grace) {

@@ -15,8 +15,9 @@
 namespace pdp::server {
 
 // The PDP process's gRPC server: pdp.v1.Authorizer, grpc.health.v1.Health
-// (SERVING exactly while a policy is active) and server reflection, over mTLS
-// unless configured insecure.
+// (SERVING exactly while a policy is active, for the server ("") and for
+// "pdp.v1.Authorizer") and server reflection, over mTLS unless configured
+// insecure.
 // Thread-safe.
 class PdpServer {
  public:

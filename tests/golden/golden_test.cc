@@ -18,7 +18,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "pdp/compiler.h"
 #include "pdp/decision.h"
@@ -26,49 +25,17 @@
 #include "pdp/names.h"
 #include "pdp/request.h"
 #include "pdp/snapshot.h"
-#include "yaml-cpp/yaml.h"
+#include "tests/golden/cases.h"
 
 namespace pdp {
 namespace {
 
-// Relative to the test's working directory, the workspace root in runfiles.
-constexpr char kPolicyDir[] = "examples/policies/acme";
-constexpr char kCasesFile[] = "tests/golden/acme_cases.yaml";
-
-// One `checks` entry.
-struct CheckCase {
-  int line = 0;
-  std::string name;
-  Request request;
-  std::optional<std::string> error;  // A status code name, instead of effect.
-  std::string effect;                // "ALLOW", "DENY", ...
-  std::vector<std::string> reasons;  // "link:CODE", sorted.
-  std::vector<std::string> missing_scopes;  // Sorted.
-  std::vector<std::string> rules;           // Sorted.
-  std::vector<std::string> redact;          // Sorted.
-  std::string step_up;  // "" or an AuthStrengthName.
-};
-
-struct ExpectedTool {
-  std::string id;
-  bool requires_approval = false;
-  std::string step_up;
-  std::vector<std::string> redact;  // Sorted.
-};
-
-// One `discovery` entry.
-struct DiscoveryCase {
-  int line = 0;
-  std::string name;
-  Chain chain;
-  ToolSelection selection;
-  std::vector<ExpectedTool> visible;  // In tool id order.
-};
-
-struct Table {
-  std::vector<CheckCase> checks;
-  std::vector<DiscoveryCase> discovery;
-};
+using golden::CheckCase;
+using golden::DiscoveryCase;
+using golden::ExpectedTool;
+using golden::kCasesFile;
+using golden::kPolicyDir;
+using golden::Table;
 
 std::vector<std::string> Sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
@@ -78,230 +45,6 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
 std::string List(const std::vector<std::string>& v) {
   return absl::StrCat("[", absl::StrJoin(v, ", "), "]");
 }
-
-const std::vector<std::string>& LinkWords() {
-  static const auto* words = new std::vector<std::string>{
-      "user", "client", "agent", "service", "tool", "rule"};
-  return *words;
-}
-
-// Reads the table strictly: an unknown key or a misspelt word is an error,
-// so that a typo cannot turn a case into one that trivially passes.
-class TableReader {
- public:
-  // Returns InvalidArgument listing every problem, NotFound if unreadable.
-  absl::StatusOr<Table> Read(const std::string& path) {
-    YAML::Node root;
-    // yaml-cpp reports errors by throwing; this is its one call site.
-    try {
-      root = YAML::LoadFile(path);
-      ReadRoot(root);
-    } catch (const YAML::BadFile& e) {
-      return absl::NotFoundError(absl::StrCat(path, ": ", e.what()));
-    } catch (const YAML::Exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.what()));
-    }
-    if (!errors_.empty()) {
-      return absl::InvalidArgumentError(absl::StrJoin(errors_, "\n"));
-    }
-    return std::move(table_);
-  }
-
- private:
-  void Error(const YAML::Node& node, absl::string_view message) {
-    errors_.push_back(
-        absl::StrCat(kCasesFile, ":", node.Mark().line + 1, ": ", message));
-  }
-
-  void CheckKeys(const YAML::Node& node, const std::set<std::string>& allowed,
-                 absl::string_view what) {
-    if (!node.IsMap()) {
-      Error(node, absl::StrCat(what, " must be a mapping"));
-      return;
-    }
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      const std::string key = it->first.as<std::string>();
-      if (allowed.count(key) == 0) {
-        Error(it->first, absl::StrCat("unknown key \"", key, "\" in ", what));
-      }
-    }
-  }
-
-  std::string Scalar(const YAML::Node& node, absl::string_view key) {
-    if (!node) return "";
-    if (!node.IsScalar()) {
-      Error(node, absl::StrCat("\"", key, "\" must be a single value"));
-      return "";
-    }
-    return node.Scalar();
-  }
-
-  std::vector<std::string> Strings(const YAML::Node& node,
-                                   absl::string_view key) {
-    std::vector<std::string> out;
-    if (!node || node.IsNull()) return out;
-    if (!node.IsSequence()) {
-      Error(node, absl::StrCat("\"", key, "\" must be a list"));
-      return out;
-    }
-    for (const YAML::Node& item : node) out.push_back(Scalar(item, key));
-    return out;
-  }
-
-  bool Bool(const YAML::Node& node, absl::string_view key) {
-    std::string word = Scalar(node, key);
-    if (word.empty() || word == "false") return false;
-    if (word == "true") return true;
-    Error(node, absl::StrCat("\"", key, "\" must be true or false"));
-    return false;
-  }
-
-  std::string StepUp(const YAML::Node& node) {
-    std::string word = Scalar(node, "step_up");
-    if (!word.empty() && !ParseAuthStrength(word).has_value()) {
-      Error(node, absl::StrCat("\"", word, "\" is not a strength"));
-    }
-    return word;
-  }
-
-  Chain ReadChain(const YAML::Node& node) {
-    Chain chain;
-    CheckKeys(node,
-              {"user", "roles", "amr", "client", "scopes", "agent", "service",
-               "autonomous"},
-              "chain");
-    if (!node.IsMap()) return chain;
-    chain.user_id = Scalar(node["user"], "user");
-    chain.asserted_roles = Strings(node["roles"], "roles");
-    chain.amr = Strings(node["amr"], "amr");
-    chain.client_id = Scalar(node["client"], "client");
-    chain.scopes = Strings(node["scopes"], "scopes");
-    chain.agent_id = Scalar(node["agent"], "agent");
-    chain.service_id = Scalar(node["service"], "service");
-    chain.autonomous = Bool(node["autonomous"], "autonomous");
-    return chain;
-  }
-
-  std::string Name(const YAML::Node& node) {
-    std::string name = Scalar(node["name"], "name");
-    if (name.empty()) Error(node, "a case needs a \"name\"");
-    if (!names_.insert(name).second) {
-      Error(node, absl::StrCat("duplicate case name \"", name, "\""));
-    }
-    return name;
-  }
-
-  void ReadCheck(const YAML::Node& node) {
-    CheckKeys(node,
-              {"name", "chain", "tool", "action", "effect", "error", "reasons",
-               "missing_scopes", "rules", "redact", "step_up"},
-              "a check");
-    if (!node.IsMap()) return;
-    CheckCase c;
-    c.line = node.Mark().line + 1;
-    c.name = Name(node);
-    c.request.chain = ReadChain(node["chain"]);
-    c.request.tool_id = Scalar(node["tool"], "tool");
-    std::string action = Scalar(node["action"], "action");
-    if (action == "see") {
-      c.request.action = Action::kSee;
-    } else if (!action.empty() && action != "call") {
-      Error(node["action"], "\"action\" must be call or see");
-    }
-    if (node["error"]) {
-      c.error = Scalar(node["error"], "error");
-      if (*c.error != "INVALID_ARGUMENT") {
-        Error(node["error"], "\"error\" must be INVALID_ARGUMENT");
-      }
-      if (node["effect"]) Error(node, "give \"effect\" or \"error\", not both");
-    } else {
-      c.effect = Scalar(node["effect"], "effect");
-      if (c.effect != "ALLOW" && c.effect != "DENY" && c.effect != "STEP_UP" &&
-          c.effect != "REQUIRE_APPROVAL") {
-        Error(node, absl::StrCat("\"effect\" must be ALLOW, DENY, STEP_UP or "
-                                 "REQUIRE_APPROVAL, not \"",
-                                 c.effect, "\""));
-      }
-    }
-    for (const std::string& reason : Strings(node["reasons"], "reasons")) {
-      std::vector<std::string> parts = absl::StrSplit(reason, ':');
-      v1::Reason::Code code;
-      if (parts.size() != 2 ||
-          std::find(LinkWords().begin(), LinkWords().end(), parts[0]) ==
-              LinkWords().end() ||
-          !v1::Reason::Code_Parse(parts[1], &code) ||
-          code == v1::Reason::CODE_UNSPECIFIED) {
-        Error(node["reasons"],
-              absl::StrCat("\"", reason, "\" is not \"link:CODE\""));
-      }
-      c.reasons.push_back(reason);
-    }
-    c.reasons = Sorted(c.reasons);
-    c.missing_scopes = Sorted(Strings(node["missing_scopes"], "missing_scopes"));
-    c.rules = Sorted(Strings(node["rules"], "rules"));
-    c.redact = Sorted(Strings(node["redact"], "redact"));
-    c.step_up = StepUp(node["step_up"]);
-    if ((c.effect == "STEP_UP") != !c.step_up.empty()) {
-      Error(node, "\"step_up\" goes with effect STEP_UP, and only with it");
-    }
-    table_.checks.push_back(std::move(c));
-  }
-
-  void ReadDiscovery(const YAML::Node& node) {
-    CheckKeys(node, {"name", "chain", "server", "tools", "visible"},
-              "a discovery case");
-    if (!node.IsMap()) return;
-    DiscoveryCase c;
-    c.line = node.Mark().line + 1;
-    c.name = Name(node);
-    c.chain = ReadChain(node["chain"]);
-    c.selection.server_id = Scalar(node["server"], "server");
-    c.selection.tool_ids = Strings(node["tools"], "tools");
-    if (!node["visible"] || !node["visible"].IsSequence()) {
-      Error(node, "\"visible\" must be a list (possibly empty)");
-      return;
-    }
-    for (const YAML::Node& item : node["visible"]) {
-      ExpectedTool tool;
-      if (item.IsScalar()) {
-        tool.id = item.Scalar();
-      } else {
-        CheckKeys(item, {"id", "requires_approval", "step_up", "redact"},
-                  "a visible tool");
-        if (!item.IsMap()) continue;
-        tool.id = Scalar(item["id"], "id");
-        tool.requires_approval =
-            Bool(item["requires_approval"], "requires_approval");
-        tool.step_up = StepUp(item["step_up"]);
-        tool.redact = Sorted(Strings(item["redact"], "redact"));
-      }
-      c.visible.push_back(std::move(tool));
-    }
-    table_.discovery.push_back(std::move(c));
-  }
-
-  void ReadRoot(const YAML::Node& root) {
-    CheckKeys(root, {"checks", "discovery"}, "the table");
-    if (!root.IsMap()) return;
-    for (const char* key : {"checks", "discovery"}) {
-      if (!root[key] || !root[key].IsSequence()) {
-        Error(root, absl::StrCat("\"", key, "\" must be a list"));
-        continue;
-      }
-      for (const YAML::Node& item : root[key]) {
-        if (std::string(key) == "checks") {
-          ReadCheck(item);
-        } else {
-          ReadDiscovery(item);
-        }
-      }
-    }
-  }
-
-  Table table_;
-  std::set<std::string> names_;
-  std::vector<std::string> errors_;
-};
 
 // What a decision says, in the table's words.
 struct Observed {
@@ -351,7 +94,7 @@ class GoldenTest : public ::testing::Test {
       load_error_ = new std::string(snapshot.status().ToString());
       return;
     }
-    absl::StatusOr<Table> table = TableReader().Read(kCasesFile);
+    absl::StatusOr<Table> table = golden::ReadTable(kCasesFile);
     if (table.ok()) {
       table_ = new Table(*std::move(table));
     } else {
@@ -497,11 +240,6 @@ std::vector<ExpectedTool> ToExpected(const Snapshot& snapshot,
     out.push_back(std::move(t));
   }
   return out;
-}
-
-bool operator==(const ExpectedTool& a, const ExpectedTool& b) {
-  return a.id == b.id && a.requires_approval == b.requires_approval &&
-         a.step_up == b.step_up && a.redact == b.redact;
 }
 
 TEST_F(GoldenTest, Discovery) {

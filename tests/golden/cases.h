@@ -1,0 +1,72 @@
+#ifndef TESTS_GOLDEN_CASES_H_
+#define TESTS_GOLDEN_CASES_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "pdp/request.h"
+
+namespace pdp {
+namespace golden {
+
+// The Acme example policy and its golden table, relative to a test's working
+// directory (the workspace root in runfiles). Both are runfiles of the
+// :cases library, so a test that depends on it has them.
+inline constexpr char kPolicyDir[] = "examples/policies/acme";
+inline constexpr char kCasesFile[] = "tests/golden/acme_cases.yaml";
+
+// One `checks` entry of the table (its format is described at the top of
+// acme_cases.yaml).
+struct CheckCase {
+  int line = 0;  // Of the entry in the table file.
+  std::string name;
+  Request request;                   // asserted_roles hold the table's `roles`.
+  std::optional<std::string> error;  // A status code name, instead of effect.
+  std::string effect;                // "ALLOW", "DENY", ...
+  std::vector<std::string> reasons;  // "link:CODE", sorted.
+  std::vector<std::string> missing_scopes;  // Sorted.
+  std::vector<std::string> rules;           // Sorted.
+  std::vector<std::string> redact;          // Sorted.
+  std::string step_up;                      // "" or an AuthStrengthName.
+};
+
+// A tool a discovery case expects to be visible.
+struct ExpectedTool {
+  std::string id;
+  bool requires_approval = false;
+  std::string step_up;              // "" or an AuthStrengthName.
+  std::vector<std::string> redact;  // Sorted.
+};
+
+inline bool operator==(const ExpectedTool& a, const ExpectedTool& b) {
+  return a.id == b.id && a.requires_approval == b.requires_approval &&
+         a.step_up == b.step_up && a.redact == b.redact;
+}
+
+// One `discovery` entry.
+struct DiscoveryCase {
+  int line = 0;
+  std::string name;
+  Chain chain;
+  ToolSelection selection;
+  std::vector<ExpectedTool> visible;  // In tool id order.
+};
+
+// The whole table, in file order.
+struct Table {
+  std::vector<CheckCase> checks;
+  std::vector<DiscoveryCase> discovery;
+};
+
+// Reads a golden table strictly: an unknown key or a misspelt word is an
+// error, so that a typo cannot turn a case into one that trivially passes.
+// Returns InvalidArgument listing every problem as "path:line: sentence",
+// NotFound if the file cannot be read.
+absl::StatusOr<Table> ReadTable(const std::string& path);
+
+}  // namespace golden
+}  // namespace pdp
+
+#endif  // TESTS_GOLDEN_CASES_H_
