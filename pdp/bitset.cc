@@ -9,6 +9,21 @@ void Bitset::SetAll() {
   }
 }
 
+void Bitset::SetRange(size_t begin, size_t end) {
+  while (begin < end && (begin & 63) != 0) Set(begin++);
+  for (; begin + 64 <= end; begin += 64) words_[begin >> 6] = ~uint64_t{0};
+  while (begin < end) Set(begin++);
+}
+
+void Bitset::AndWith(const Bitset& other, size_t word_begin, size_t word_end) {
+  for (size_t i = word_begin; i < word_end; ++i) words_[i] &= other.words_[i];
+}
+
+void Bitset::AndNotWith(const Bitset& other, size_t word_begin,
+                        size_t word_end) {
+  for (size_t i = word_begin; i < word_end; ++i) words_[i] &= ~other.words_[i];
+}
+
 void Bitset::OrWith(const Bitset& other) {
   for (size_t i = 0; i < words_.size(); ++i) words_[i] |= other.words_[i];
 }

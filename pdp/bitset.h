@@ -22,11 +22,18 @@ class Bitset {
     return i < size_ && (words_[i >> 6] >> (i & 63)) & 1;
   }
   void SetAll();
+  // Adds [begin, end). REQUIRES: begin <= end <= size().
+  void SetRange(size_t begin, size_t end);
 
   // REQUIRES: other.size() == size().
   void OrWith(const Bitset& other);
   void AndWith(const Bitset& other);
   void AndNotWith(const Bitset& other);
+
+  // The same, over words [word_begin, word_end) only: for a set known to be
+  // empty outside them. REQUIRES: word_end <= words().size().
+  void AndWith(const Bitset& other, size_t word_begin, size_t word_end);
+  void AndNotWith(const Bitset& other, size_t word_begin, size_t word_end);
 
   bool None() const;
   size_t Count() const;

@@ -37,6 +37,35 @@ TEST(BitsetTest, SetAllStaysInRange) {
   EXPECT_TRUE(empty.None());
 }
 
+TEST(BitsetTest, SetRange) {
+  for (auto [begin, end] : std::vector<std::pair<size_t, size_t>>{
+           {0, 0}, {0, 200}, {3, 5}, {60, 70}, {64, 128}, {63, 129}, {190, 200}}) {
+    Bitset b(200);
+    b.SetRange(begin, end);
+    EXPECT_EQ(b.Count(), end - begin) << begin << ".." << end;
+    for (size_t i = 0; i < 200; ++i) {
+      EXPECT_EQ(b.Test(i), i >= begin && i < end) << i;
+    }
+  }
+}
+
+TEST(BitsetTest, RangedAlgebraTouchesOnlyTheRange) {
+  Bitset a(256), b(256);
+  a.SetAll();
+  b.Set(10);
+  b.Set(100);
+  Bitset and_ranged = a;
+  and_ranged.AndWith(b, 1, 2);  // Words 1 only: bits 64..127.
+  EXPECT_TRUE(and_ranged.Test(10));
+  EXPECT_TRUE(and_ranged.Test(100));
+  EXPECT_FALSE(and_ranged.Test(101));
+  EXPECT_TRUE(and_ranged.Test(200));
+  Bitset not_ranged = a;
+  not_ranged.AndNotWith(b, 0, 1);
+  EXPECT_FALSE(not_ranged.Test(10));
+  EXPECT_TRUE(not_ranged.Test(100));
+}
+
 TEST(BitsetTest, Algebra) {
   Bitset a(100), b(100);
   a.Set(1);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -195,22 +196,31 @@ void CompilerRun::CheckRegistered(
 void CompilerRun::InternScopesAndData() {
   // Registries, when declared.
   std::set<std::string> scope_registry, data_registry;
-  absl::flat_hash_map<std::string, int> unused;
-  std::vector<const v1::RegistryEntry*> entries;
-  Intern(bundle_.scopes(), "scope", &entries);
-  for (const auto* e : entries) scope_registry.insert(e->id());
-  entries.clear();
-  Intern(bundle_.data_classes(), "data class", &entries);
-  for (const auto* e : entries) data_registry.insert(e->id());
+  std::vector<const v1::RegistryEntry*> scope_entries, data_entries;
+  Intern(bundle_.scopes(), "scope", &scope_entries);
+  for (const auto* e : scope_entries) scope_registry.insert(e->id());
+  Intern(bundle_.data_classes(), "data class", &data_entries);
+  for (const auto* e : data_entries) data_registry.insert(e->id());
 
-  std::set<std::string> scopes = scope_registry, data = data_registry;
+  std::set<std::string> scopes = scope_registry, data;
+  // Where the first data class beyond the limit is named, if one is.
+  std::optional<std::pair<std::string, int>> overflow;
+  auto add_data = [&](const std::string& name, const v1::Source& source,
+                      int line) {
+    if (data.insert(name).second && data.size() == kMaxDataClasses + 1) {
+      overflow.emplace(source.file(), line);
+    }
+  };
+  for (const auto* e : data_entries) add_data(e->id(), e->source(), e->source().line());
   auto use_scopes = [&](const auto& names, const v1::Source& source) {
     CheckRegistered(names, source, "scopes", scope_registry, "scope");
     scopes.insert(names.begin(), names.end());
   };
   auto use_data = [&](const auto& names, const v1::Source& source) {
     CheckRegistered(names, source, "data", data_registry, "data class");
-    data.insert(names.begin(), names.end());
+    for (int i = 0; i < names.size(); ++i) {
+      add_data(names[i], source, ItemLine(source, "data", i));
+    }
   };
   for (const auto& t : bundle_.tools()) {
     use_scopes(t.scopes(), t.source());
@@ -223,19 +233,14 @@ void CompilerRun::InternScopesAndData() {
   }
   for (const auto& r : bundle_.roles()) use_data(r.data(), r.source());
   for (const auto& a : bundle_.agents()) use_data(a.data(), a.source());
-  for (const auto& d : bundle_.deny()) {
-    CheckRegistered(d.when().data(), d.source(), "data", data_registry,
-                    "data class");
-    data.insert(d.when().data().begin(), d.when().data().end());
-  }
+  for (const auto& d : bundle_.deny()) use_data(d.when().data(), d.source());
 
   for (const std::string& scope : scopes) {
     s_->scope_index_[scope] = static_cast<int>(s_->scopes_.size());
     s_->scopes_.push_back(scope);
   }
-  if (data.size() > kMaxDataClasses) {
-    diags_->Add(bundle_.tools().empty() ? "" : bundle_.tools(0).source().file(),
-                0,
+  if (overflow.has_value()) {
+    diags_->Add(overflow->first, overflow->second,
                 absl::StrCat("the policy uses ", data.size(),
                              " data classes; at most ", kMaxDataClasses,
                              " are supported"));

@@ -38,12 +38,14 @@ struct UserView {
     for (int r : asserted) data |= s.roles()[r].data;
     return data;
   }
-  // Removes from `candidates` the tools no role of the user grants.
-  void Restrict(const Snapshot& s, Bitset& candidates) const {
-    if (user != nullptr) return candidates.AndWith(user->tools);
+  // Removes from `candidates`, a set within words [wb, we), the tools no
+  // role of the user grants.
+  void Restrict(const Snapshot& s, Bitset& candidates, size_t wb,
+                size_t we) const {
+    if (user != nullptr) return candidates.AndWith(user->tools, wb, we);
     Bitset tools(s.tools().size());
     for (int r : asserted) tools.OrWith(s.roles()[r].tools);
-    candidates.AndWith(tools);
+    candidates.AndWith(tools, wb, we);
   }
   std::string RoleNames(const Snapshot& s) const {
     std::vector<std::string> names;
@@ -269,17 +271,13 @@ void AddDenials(const Snapshot& s, const Resolved& r, int t,
   }
 }
 
-// What a call would redact: T.data - V.data for services, T.data - (U.data
-// & A.data) with an agent, T.data - U.data without.
-DataMask Redact(const Snapshot& s, const Resolved& r, int t) {
-  DataMask allowed;
-  if (r.service_chain) {
-    allowed = s.services()[r.service].data;
-  } else {
-    allowed = r.user.Data(s);
-    if (r.agent >= 0) allowed &= s.agents()[r.agent].data;
-  }
-  return s.tools()[t].data & ~allowed;
+// The data classes the chain may receive: V.data for services, U.data &
+// A.data with an agent, U.data without. A call redacts the rest of T.data.
+DataMask AllowedData(const Snapshot& s, const Resolved& r) {
+  if (r.service_chain) return s.services()[r.service].data;
+  DataMask allowed = r.user.Data(s);
+  if (r.agent >= 0) allowed &= s.agents()[r.agent].data;
+  return allowed;
 }
 
 bool NeedsApproval(const Snapshot& s, const Resolved& r, int t) {
@@ -348,7 +346,7 @@ absl::StatusOr<Decision> Check(const Snapshot& s, const Request& request) {
     d.effect = v1::EFFECT_DENY;
     return d;
   }
-  d.redact = Redact(s, r, t);
+  d.redact = s.tools()[t].data & ~AllowedData(s, r);
   d.effect = v1::EFFECT_ALLOW;
   if (request.action == Action::kSee) return d;
 
@@ -406,52 +404,68 @@ absl::StatusOr<std::vector<VisibleTool>> FilterTools(
   const Resolved r = Resolve(s, chain);
   if (r.unknown_link) return visible;
 
-  const size_t n = s.tools().size();
-  Bitset candidates(n);
+  // The selection, and the words [wb, we) it spans: every later operation
+  // stays within them.
+  Bitset candidates(s.tools().size());
+  size_t wb = 0, we = 0;
   if (!selection.server_id.empty()) {
     const Snapshot::Server* server = s.FindServer(selection.server_id);
     if (server == nullptr) return visible;
-    for (int t = server->begin; t < server->end; ++t) candidates.Set(t);
+    candidates.SetRange(server->begin, server->end);
+    wb = server->begin / 64;
+    we = (server->end + 63) / 64;
   } else {
+    size_t lo = s.tools().size(), hi = 0;
     for (const std::string& id : selection.tool_ids) {
       int t = s.FindTool(id);
-      if (t >= 0) candidates.Set(t);
+      if (t < 0) continue;
+      candidates.Set(t);
+      lo = std::min(lo, static_cast<size_t>(t));
+      hi = std::max(hi, static_cast<size_t>(t) + 1);
     }
+    if (hi == 0) return visible;
+    wb = lo / 64;
+    we = (hi + 63) / 64;
   }
 
   if (r.service_chain) {
-    candidates.AndWith(s.services()[r.service].tools);
+    candidates.AndWith(s.services()[r.service].tools, wb, we);
   } else {
-    r.user.Restrict(s, candidates);
-    if (r.agent >= 0) candidates.AndWith(s.agents()[r.agent].tools);
-    candidates.AndWith(s.ToolsForTrust(s.clients()[r.client].trust));
+    r.user.Restrict(s, candidates, wb, we);
+    if (r.agent >= 0) candidates.AndWith(s.agents()[r.agent].tools, wb, we);
+    candidates.AndWith(s.ToolsForTrust(s.clients()[r.client].trust), wb, we);
   }
-  if (Autonomous(r)) candidates.AndNotWith(s.AutonomyForbidden());
+  if (Autonomous(r)) candidates.AndNotWith(s.AutonomyForbidden(), wb, we);
   for (const Snapshot::DenyRule& rule : s.deny_rules()) {
-    if (RuleMatchesChain(s, rule, r)) candidates.AndNotWith(rule.tools);
+    if (RuleMatchesChain(s, rule, r)) candidates.AndNotWith(rule.tools, wb, we);
   }
 
   // Scopes last: per tool, over the few it requires.
-  Bitset granted(s.scopes().size());
+  Bitset token_scopes;
+  const Bitset* granted = &token_scopes;
   if (r.service_chain) {
-    granted = s.services()[r.service].scopes;
+    granted = &s.services()[r.service].scopes;
   } else {
+    token_scopes = Bitset(s.scopes().size());
     const Bitset& ceiling = s.clients()[r.client].scopes;
     for (const std::string& name : chain.scopes) {
       int scope = s.FindScope(name);
-      if (scope >= 0 && ceiling.Test(scope)) granted.Set(scope);
+      if (scope >= 0 && ceiling.Test(scope)) token_scopes.Set(scope);
     }
   }
+  const DataMask allowed = AllowedData(s, r);
+  visible.reserve(std::min<size_t>((we - wb) * 64, 1024));
   candidates.ForEach([&](size_t t) {
-    for (int scope : s.tools()[t].scopes) {
-      if (!granted.Test(scope)) return;
+    const Snapshot::Tool& tool = s.tools()[t];
+    for (int scope : tool.scopes) {
+      if (!granted->Test(scope)) return;
     }
-    VisibleTool tool;
-    tool.tool = static_cast<int>(t);
-    tool.requires_approval = NeedsApproval(s, r, tool.tool);
-    tool.step_up = StepUp(s, r, tool.tool);
-    tool.redact = Redact(s, r, tool.tool);
-    visible.push_back(tool);
+    VisibleTool v;
+    v.tool = static_cast<int>(t);
+    v.requires_approval = NeedsApproval(s, r, v.tool);
+    v.step_up = StepUp(s, r, v.tool);
+    v.redact = tool.data & ~allowed;
+    visible.push_back(v);
   });
   return visible;
 }

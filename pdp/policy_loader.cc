@@ -21,6 +21,40 @@ namespace fs = std::filesystem;
 
 int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
 
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+// Bundles carry policy strings in proto3 string fields, which must be UTF-8.
+bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    int extra;
+    uint32_t min, code;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1, min = 0x80, code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, min = 0x800, code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, min = 0x10000, code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;  // Truncated sequence.
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char next = s[i + k];
+      if ((next & 0xC0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
 // A key of a mapping and how to read its value into a message of type M.
 template <typename M>
 struct Field {
@@ -115,8 +149,16 @@ class FileReader {
       Error(node, absl::StrCat("\"", key, "\" must be a single value"));
       return false;
     }
+    if (!CheckUtf8(node, key)) return false;
     *out = node.Scalar();
     return true;
+  }
+
+  // Reports a scalar that is not UTF-8 (raw bytes, or an escaped surrogate).
+  bool CheckUtf8(const YAML::Node& scalar, absl::string_view key) {
+    if (IsValidUtf8(scalar.Scalar())) return true;
+    Error(scalar, absl::StrCat("a value of \"", key, "\" is not valid UTF-8"));
+    return false;
   }
 
   void ReadId(const YAML::Node& node, std::string* out) {
@@ -139,6 +181,7 @@ class FileReader {
         Error(item, absl::StrCat("each item of \"", key, "\" must be a word"));
         continue;
       }
+      if (!CheckUtf8(item, key)) continue;
       if (source != nullptr) {
         (*source->mutable_item_lines())[absl::StrCat(key, "[", out->size(),
                                                      "]")] = LineOf(item);
@@ -309,6 +352,10 @@ void FileReader::ReadDocument(const YAML::Node& root) {
          for (auto it = n.begin(); it != n.end(); ++it) {
            if (!it->first.IsScalar() || !it->second.IsScalar()) {
              Error(it->first, "each attribute must be a name and a value");
+             continue;
+           }
+           if (!CheckUtf8(it->first, "attributes") ||
+               !CheckUtf8(it->second, "attributes")) {
              continue;
            }
            (*u->mutable_attributes())[it->first.Scalar()] = it->second.Scalar();

@@ -321,29 +321,24 @@ std::string RandomDocument(Rng& rng) {
 class Violations {
  public:
   void Check(const fuzz::Result& result, absl::string_view input) {
-    invalid_utf8_compiled_ += result.invalid_utf8_compiled;
-    if (result.wellformed) return;
+    if (result.wellformed && !result.invalid_utf8_compiled) return;
     ++count_;
     if (examples_.size() < 5) {
-      examples_.push_back(
-          absl::StrCat(result.problem, "\n  input (first 300 bytes): \"",
-                       absl::CHexEscape(input.substr(0, 300)), "\""));
+      examples_.push_back(absl::StrCat(
+          result.invalid_utf8_compiled ? "a string that is not UTF-8 compiled"
+                                       : result.problem,
+          "\n  input (first 300 bytes): \"",
+          absl::CHexEscape(input.substr(0, 300)), "\""));
     }
   }
   // Fails the test if any input broke the contract.
   void ExpectNone() const {
     EXPECT_EQ(count_, 0) << "first violations:\n"
                          << absl::StrJoin(examples_, "\n\n");
-    if (invalid_utf8_compiled_ > 0) {
-      std::cerr << "known engine bug: " << invalid_utf8_compiled_
-                << " input(s) with strings that are not UTF-8 compiled (see "
-                   "DISABLED_StringsThatAreNotUtf8AreRefused)\n";
-    }
   }
 
  private:
   int count_ = 0;
-  int invalid_utf8_compiled_ = 0;
   std::vector<std::string> examples_;
 };
 
@@ -525,11 +520,9 @@ TEST(PolicyFuzzTest, AnchorsAliasesTagsAndMerges) {
   violations.ExpectNone();
 }
 
-// Known engine bug: with more than 64 data classes and no tools, the error
-// names no file (": the policy uses 71 data classes; ..."). The compiler
-// reports it at the first tool's file, or "" when there is none; it should
-// name where the 65th data class is declared or first used.
-TEST(PolicyFuzzTest, DISABLED_TooManyDataClassesWithNoToolsNamesTheFile) {
+// With more than 64 data classes and no tools, the error still names where
+// the 65th data class is declared.
+TEST(PolicyFuzzTest, TooManyDataClassesWithNoToolsNamesTheFile) {
   std::string input = "data_classes: [";
   for (int i = 0; i < 70; ++i) absl::StrAppend(&input, "c", i, ", ");
   input += "last]\n";
@@ -538,13 +531,10 @@ TEST(PolicyFuzzTest, DISABLED_TooManyDataClassesWithNoToolsNamesTheFile) {
   EXPECT_FALSE(r.ok);
 }
 
-// Known engine bug: the loader accepts strings that are not UTF-8 (raw bytes
-// in a file, or YAML escapes of lone surrogates). Such a policy compiles and
-// `pdpctl validate` says ok, but its bundle cannot be parsed back once
-// serialized (proto3 string fields must be UTF-8; protobuf also logs an
-// ERROR while serializing it), so a push of it fails on the server. The
-// loader should refuse it as "file:line: ... is not valid UTF-8".
-TEST(PolicyFuzzTest, DISABLED_StringsThatAreNotUtf8AreRefused) {
+// Strings that are not UTF-8 (raw bytes in a file, or YAML escapes of lone
+// surrogates) are refused: a bundle carries them in proto3 string fields,
+// which must be UTF-8, so such a policy could never be pushed.
+TEST(PolicyFuzzTest, StringsThatAreNotUtf8AreRefused) {
   for (const std::string input : {
            "tools:\n  - id: crm.\xff\xfe\n",
            "tools:\n  - id: crm.x\n    description: caf\xe9\n",
