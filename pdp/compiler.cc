@@ -600,9 +600,9 @@ void CompilerRun::Precompute() {
     }
   }
   s_->bundle_ = bundle_;
-  s_->version_ = bundle_.metadata().version().empty()
+  s_->version_ = bundle_.metadata().version() == 0
                      ? ContentVersion(bundle_)
-                     : bundle_.metadata().version();
+                     : absl::StrCat(bundle_.metadata().version());
 }
 
 std::shared_ptr<Snapshot> CompilerRun::Run() {

@@ -295,7 +295,7 @@ TEST(CompilerTest, TooManyDataClasses) {
 
 TEST(CompilerTest, CompileBundleDirectly) {
   v1::Bundle bundle;
-  bundle.mutable_metadata()->set_version("42");
+  bundle.mutable_metadata()->set_version(42);
   v1::Tool* tool = bundle.add_tools();
   tool->set_id("a.b");
   v1::Role* role = bundle.add_roles();
