@@ -11,11 +11,22 @@ namespace pdp {
 namespace {
 
 // The user of a delegated chain as the policy sees it: from the policy's
-// users (precomputed), or from roles the caller asserted.
+// users (precomputed), or from roles the caller asserted or the directory
+// holds.
 struct UserView {
   bool known = false;
   const Snapshot::User* user = nullptr;  // When from the policy.
-  std::vector<int> asserted;             // Role indices, when asserted.
+  std::vector<int> asserted;             // Role indices, otherwise.
+
+  // Interns role ids; ids the policy does not define grant nothing.
+  template <typename Ids>
+  void SetRoles(const Snapshot& s, const Ids& ids) {
+    known = true;
+    for (const auto& id : ids) {
+      int index = s.FindRole(id);
+      if (index >= 0) asserted.push_back(index);
+    }
+  }
 
   bool MayCall(const Snapshot& s, int tool) const {
     if (user != nullptr) return user->tools.Test(tool);
@@ -69,7 +80,8 @@ struct Resolved {
   bool unknown_link = false;
 };
 
-Resolved Resolve(const Snapshot& s, const Chain& chain) {
+Resolved Resolve(const Snapshot& s, const Chain& chain,
+                 const UserSource* directory) {
   Resolved r;
   r.chain = &chain;
   if (!chain.service_id.empty()) {
@@ -79,18 +91,15 @@ Resolved Resolve(const Snapshot& s, const Chain& chain) {
     return r;
   }
   r.client = s.FindClient(chain.client_id);
+  std::shared_ptr<const v1::User> listed;
   if (!chain.asserted_roles.empty()) {
+    r.user.SetRoles(s, chain.asserted_roles);
+  } else if (directory != nullptr &&
+             (listed = directory->Find(chain.user_id)) != nullptr) {
+    r.user.SetRoles(s, listed->roles());
+  } else if (int u = s.FindUser(chain.user_id); u >= 0) {
     r.user.known = true;
-    for (const std::string& role : chain.asserted_roles) {
-      int index = s.FindRole(role);
-      if (index >= 0) r.user.asserted.push_back(index);
-    }
-  } else {
-    int u = s.FindUser(chain.user_id);
-    if (u >= 0) {
-      r.user.known = true;
-      r.user.user = &s.users()[u];
-    }
+    r.user.user = &s.users()[u];
   }
   if (!chain.agent_id.empty()) r.agent = s.FindAgent(chain.agent_id);
   r.strength = StrengthFromAmr(chain.amr);
@@ -334,11 +343,12 @@ absl::Status ValidateChain(const Chain& chain) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Decision> Check(const Snapshot& s, const Request& request) {
+absl::StatusOr<Decision> Check(const Snapshot& s, const Request& request,
+                               const UserSource* directory) {
   if (absl::Status status = ValidateRequest(request); !status.ok()) {
     return status;
   }
-  const Resolved r = Resolve(s, request.chain);
+  const Resolved r = Resolve(s, request.chain, directory);
   const int t = s.FindTool(request.tool_id);
   Decision d;
   AddDenials(s, r, t, request.tool_id, d);
@@ -379,11 +389,12 @@ absl::StatusOr<Decision> Check(const Snapshot& s, const Request& request) {
 }
 
 absl::StatusOr<std::vector<Decision>> BatchCheck(
-    const Snapshot& snapshot, const std::vector<Request>& requests) {
+    const Snapshot& snapshot, const std::vector<Request>& requests,
+    const UserSource* directory) {
   std::vector<Decision> decisions;
   decisions.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
-    absl::StatusOr<Decision> decision = Check(snapshot, requests[i]);
+    absl::StatusOr<Decision> decision = Check(snapshot, requests[i], directory);
     if (!decision.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("checks[", i, "]: ", decision.status().message()));
@@ -394,14 +405,15 @@ absl::StatusOr<std::vector<Decision>> BatchCheck(
 }
 
 absl::StatusOr<std::vector<VisibleTool>> FilterTools(
-    const Snapshot& s, const Chain& chain, const ToolSelection& selection) {
+    const Snapshot& s, const Chain& chain, const ToolSelection& selection,
+    const UserSource* directory) {
   if (absl::Status status = ValidateChain(chain); !status.ok()) return status;
   if (selection.server_id.empty() == selection.tool_ids.empty()) {
     return absl::InvalidArgumentError(
         "give exactly one of server_id (all its tools) or tool_ids");
   }
   std::vector<VisibleTool> visible;
-  const Resolved r = Resolve(s, chain);
+  const Resolved r = Resolve(s, chain, directory);
   if (r.unknown_link) return visible;
 
   // The selection, and the words [wb, we) it spans: every later operation

@@ -8,6 +8,7 @@
 #include "pdp/decision.h"
 #include "pdp/request.h"
 #include "pdp/snapshot.h"
+#include "pdp/user_source.h"
 
 namespace pdp {
 
@@ -22,15 +23,19 @@ namespace pdp {
 // from the policy).
 absl::Status ValidateChain(const Chain& chain);
 
+// Each function takes an optional `directory`: users it knows replace the
+// policy's users of the same id (asserted roles, when given, replace both).
+
 // Decides whether the chain may call (or see) the tool.
 // Returns InvalidArgument for a malformed chain or an empty tool id.
-absl::StatusOr<Decision> Check(const Snapshot& snapshot,
-                               const Request& request);
+absl::StatusOr<Decision> Check(const Snapshot& snapshot, const Request& request,
+                               const UserSource* directory = nullptr);
 
 // Check() for each request, in order. Returns InvalidArgument naming the
 // index of the first malformed request.
 absl::StatusOr<std::vector<Decision>> BatchCheck(
-    const Snapshot& snapshot, const std::vector<Request>& requests);
+    const Snapshot& snapshot, const std::vector<Request>& requests,
+    const UserSource* directory = nullptr);
 
 // The selected tools the chain may see, in tool id order, each with what a
 // call would still need. Exactly the tools for which Check(kSee) is not
@@ -39,7 +44,7 @@ absl::StatusOr<std::vector<Decision>> BatchCheck(
 // server_id and tool_ids is given.
 absl::StatusOr<std::vector<VisibleTool>> FilterTools(
     const Snapshot& snapshot, const Chain& chain,
-    const ToolSelection& selection);
+    const ToolSelection& selection, const UserSource* directory = nullptr);
 
 }  // namespace pdp
 

@@ -1,5 +1,6 @@
 #include "pdp/evaluator.h"
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -271,6 +272,54 @@ TEST_F(EvaluatorTest, AssertedRolesReplacePolicyRoles) {
   chain.user_id = "alice";
   chain.asserted_roles = {"sales"};
   EXPECT_THAT(Codes(MustCheck(chain, "hr.get_salary")), ElementsAre("USER_NOT_PERMITTED"));
+}
+
+// A directory of users for the tests: a map, as the server's cache would be.
+class MapDirectory : public UserSource {
+ public:
+  void Put(std::string id, std::vector<std::string> roles) {
+    auto user = std::make_shared<v1::User>();
+    user->set_id(id);
+    for (std::string& role : roles) user->add_roles(std::move(role));
+    users_[std::move(id)] = std::move(user);
+  }
+  std::shared_ptr<const v1::User> Find(absl::string_view id) const override {
+    auto it = users_.find(std::string(id));
+    return it == users_.end() ? nullptr : it->second;
+  }
+
+ private:
+  std::map<std::string, std::shared_ptr<const v1::User>> users_;
+};
+
+TEST_F(EvaluatorTest, DirectoryUsersJoinAndOverrideThePolicy) {
+  MapDirectory directory;
+  directory.Put("dora", {"executive"});
+  directory.Put("alice", {"sales"});  // Demoted in the directory.
+  directory.Put("ghost-roles", {"no-such-role"});
+  Chain dora = Delegated("dora", "internal", {"hr:read"});
+  dora.amr = {"otp"};
+  EXPECT_THAT(Codes(MustCheck(dora, "hr.get_salary")), ElementsAre("USER_UNKNOWN"));
+  auto d = Check(*snapshot_, {dora, "hr.get_salary"}, &directory);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->effect, v1::EFFECT_ALLOW);
+
+  Chain alice = dora;
+  alice.user_id = "alice";
+  EXPECT_EQ(MustCheck(alice, "hr.get_salary").effect, v1::EFFECT_ALLOW);
+  d = Check(*snapshot_, {alice, "hr.get_salary"}, &directory);
+  ASSERT_TRUE(d.ok());
+  EXPECT_THAT(Codes(*d), ElementsAre("USER_NOT_PERMITTED"));
+  auto visible = FilterTools(*snapshot_, alice, {"hr", {}}, &directory);
+  ASSERT_TRUE(visible.ok());
+  EXPECT_THAT(*visible, IsEmpty());
+
+  // Known to the directory, but its roles grant nothing.
+  Chain ghost = dora;
+  ghost.user_id = "ghost-roles";
+  d = Check(*snapshot_, {ghost, "hr.get_salary"}, &directory);
+  ASSERT_TRUE(d.ok());
+  EXPECT_THAT(Codes(*d), ElementsAre("USER_NOT_PERMITTED"));
 }
 
 TEST_F(EvaluatorTest, MalformedChainsAreInvalidArgument) {
