@@ -81,3 +81,11 @@ for name in server gateway ci mcp-server; do
   san="$(openssl x509 -in "$out/$name.pem" -noout -ext subjectAltName | sed -n '2s/^ *//p')"
   echo "wrote $out/$name.pem, $out/$name.key ($san)"
 done
+
+# An Ed25519 key for signing policy bundles (pdpctl bundle --key); the
+# example server config trusts its public half.
+openssl genpkey -algorithm ed25519 -out "$work/bundle-signing.key" 2>/dev/null
+openssl pkey -in "$work/bundle-signing.key" -pubout -out "$work/bundle-signing.pub" 2>/dev/null
+install -m 0600 "$work/bundle-signing.key" "$out/bundle-signing.key"
+install -m 0644 "$work/bundle-signing.pub" "$out/bundle-signing.pub"
+echo "wrote $out/bundle-signing.key, $out/bundle-signing.pub (Ed25519, for signing bundles)"

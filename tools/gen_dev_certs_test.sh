@@ -67,7 +67,12 @@ first_ca="$(cat "$OUT/ca.pem")"
 "$GEN" "$OUT" >"$LOG" 2>&1 || { cat "$LOG" >&2; fail "second run failed"; }
 check_all
 [[ "$(cat "$OUT/ca.pem")" != "$first_ca" ]] || fail "second run kept the old CA"
-[[ "$(ls "$OUT" | wc -l)" == "9" ]] || fail "expected 9 files, got: $(ls "$OUT")"
+[[ "$(ls "$OUT" | wc -l)" == "11" ]] || fail "expected 11 files, got: $(ls "$OUT")"
+openssl pkey -in "$OUT/bundle-signing.key" -noout -text 2>/dev/null | grep -q "ED25519" ||
+  fail "bundle-signing.key is not an Ed25519 key"
+[[ "$(openssl pkey -in "$OUT/bundle-signing.key" -pubout)" == "$(cat "$OUT/bundle-signing.pub")" ]] ||
+  fail "bundle-signing.pub is not the public half of bundle-signing.key"
+[[ "$(stat -c %a "$OUT/bundle-signing.key")" == "600" ]] || fail "bundle-signing.key is not 0600"
 
 if [[ "$failures" -ne 0 ]]; then
   echo "$failures failure(s)" >&2

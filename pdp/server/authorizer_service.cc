@@ -74,11 +74,13 @@ DecisionRecord CheckRecord(const Request& request, const v1::Decision& decision,
 AuthorizerService::AuthorizerService(const ActivePolicy& policy,
                                      const CallerAuth& auth,
                                      const ServerConfig::Limits& limits,
-                                     DecisionLog* log)
+                                     DecisionLog* log,
+                                     const UserSource* directory)
     : policy_(policy),
       auth_(auth),
       limits_(limits),
       log_(log),
+      directory_(directory),
       id_prefix_(RandomPrefix()) {}
 
 std::string AuthorizerService::NextDecisionId() {
@@ -126,7 +128,7 @@ grpc::Status AuthorizerService::DoCheck(grpc::CallbackServerContext& context,
 
   const Request req =
       FromProto(request, caller->Has(Permission::kAssertRoles));
-  absl::StatusOr<Decision> decision = pdp::Check(*snapshot, req);
+  absl::StatusOr<Decision> decision = pdp::Check(*snapshot, req, directory_);
   if (!decision.ok()) return ToGrpcStatus(decision.status());
   v1::Decision* out = response.mutable_decision();
   ToProto(*snapshot, *decision, out);
@@ -164,7 +166,7 @@ grpc::Status AuthorizerService::DoBatchCheck(
   }
   for (size_t i = 0; i < requests.size(); ++i) {
     if (i % 64 == 0 && PastDeadline(context)) return DeadlineExceeded();
-    absl::StatusOr<Decision> decision = pdp::Check(*snapshot, requests[i]);
+    absl::StatusOr<Decision> decision = pdp::Check(*snapshot, requests[i], directory_);
     if (!decision.ok()) {
       return grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
@@ -207,7 +209,7 @@ grpc::Status AuthorizerService::DoFilterTools(
   const Chain chain =
       FromProto(request.chain(), caller->Has(Permission::kAssertRoles));
   absl::StatusOr<std::vector<VisibleTool>> visible =
-      pdp::FilterTools(*snapshot, chain, FromProto(request));
+      pdp::FilterTools(*snapshot, chain, FromProto(request), directory_);
   if (!visible.ok()) return ToGrpcStatus(visible.status());
   ToProto(*snapshot, *visible, &response);
   if (log_ != nullptr) {

@@ -9,6 +9,7 @@
 #include "pdp/server/caller_auth.h"
 #include "pdp/server/config.h"
 #include "pdp/server/decision_log.h"
+#include "pdp/user_source.h"
 #include "pdp/v1/authorizer.grpc.pb.h"
 
 namespace pdp::server {
@@ -20,9 +21,11 @@ namespace pdp::server {
 // Thread-safe. The referenced objects must outlive the service.
 class AuthorizerService final : public v1::Authorizer::CallbackService {
  public:
-  // `log` may be null (no decision log).
+  // `log` may be null (no decision log); `directory` may be null (users
+  // come from the policy alone).
   AuthorizerService(const ActivePolicy& policy, const CallerAuth& auth,
-                    const ServerConfig::Limits& limits, DecisionLog* log);
+                    const ServerConfig::Limits& limits, DecisionLog* log,
+                    const UserSource* directory);
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
                                   const v1::CheckRequest* request,
@@ -54,6 +57,7 @@ class AuthorizerService final : public v1::Authorizer::CallbackService {
   const CallerAuth& auth_;
   const ServerConfig::Limits limits_;
   DecisionLog* const log_;
+  const UserSource* const directory_;
   const std::string id_prefix_;  // Random per process.
   std::atomic<uint64_t> next_id_{0};
 };

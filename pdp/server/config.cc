@@ -79,7 +79,7 @@ class ConfigReader {
     }
   }
 
-  Handler String(absl::string_view key, std::string* out) {
+  Handler String(std::string key, std::string* out) {
     return [this, key, out](const YAML::Node& n) {
       if (n.IsScalar()) {
         *out = n.Scalar();
@@ -89,7 +89,7 @@ class ConfigReader {
     };
   }
 
-  Handler Int(absl::string_view key, int* out) {
+  Handler Int(std::string key, int* out) {
     return [this, key, out](const YAML::Node& n) {
       if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), out) || *out <= 0) {
         Error(n, key, "must be a positive whole number");
@@ -97,7 +97,7 @@ class ConfigReader {
     };
   }
 
-  Handler Bool(absl::string_view key, bool* out) {
+  Handler Bool(std::string key, bool* out) {
     return [this, key, out](const YAML::Node& n) {
       if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false")) {
         *out = n.Scalar() == "true";
@@ -107,7 +107,7 @@ class ConfigReader {
     };
   }
 
-  Handler Strings(absl::string_view key, std::vector<std::string>* out) {
+  Handler Strings(std::string key, std::vector<std::string>* out) {
     return [this, key, out](const YAML::Node& n) {
       if (n.IsNull()) return;
       if (!n.IsSequence()) return Error(n, key, "must be a list");
@@ -122,6 +122,7 @@ class ConfigReader {
   }
 
   void Callers(const YAML::Node& node, ServerConfig* config);
+  void TrustedKeys(const YAML::Node& node, ServerConfig* config);
 
   std::string file_;
   std::vector<std::string> errors_;
@@ -157,6 +158,24 @@ void ConfigReader::Callers(const YAML::Node& node, ServerConfig* config) {
   }
 }
 
+void ConfigReader::TrustedKeys(const YAML::Node& node, ServerConfig* config) {
+  if (node.IsNull()) return;
+  if (!node.IsSequence()) return Error(node, "trusted_keys", "must be a list");
+  int index = 0;
+  for (const YAML::Node& item : node) {
+    std::string prefix = absl::StrCat("trusted_keys[", index++, "]");
+    ServerConfig::TrustedKey key;
+    Map(item, prefix,
+        {{"id", String(absl::StrCat(prefix, ".id"), &key.id)},
+         {"public_key",
+          String(absl::StrCat(prefix, ".public_key"), &key.public_key)}});
+    if (item.IsMap() && key.public_key.empty()) {
+      Error(item, prefix, "needs a \"public_key\" file");
+    }
+    config->trusted_keys.push_back(std::move(key));
+  }
+}
+
 void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
   Map(root, "",
       {{"listen", String("listen", &c->listen)},
@@ -172,6 +191,16 @@ void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
                     &c->tls.reload_interval_seconds)}});
         }},
        {"policy", String("policy", &c->policy)},
+       {"policy_overrides_store",
+        Bool("policy_overrides_store", &c->policy_overrides_store)},
+       {"store",
+        [this, c](const YAML::Node& n) {
+          Map(n, "store",
+              {{"path", String("store.path", &c->store.path)},
+               {"user_cache_entries", Int("store.user_cache_entries",
+                                          &c->store.user_cache_entries)}});
+        }},
+       {"trusted_keys", [this, c](const YAML::Node& n) { TrustedKeys(n, c); }},
        {"callers", [this, c](const YAML::Node& n) { Callers(n, c); }},
        {"ip_allowlist", Strings("ip_allowlist", &c->ip_allowlist)},
        {"limits",
@@ -182,7 +211,10 @@ void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
                {"max_batch_checks",
                 Int("limits.max_batch_checks", &c->limits.max_batch_checks)},
                {"max_filter_tools",
-                Int("limits.max_filter_tools", &c->limits.max_filter_tools)}});
+                Int("limits.max_filter_tools", &c->limits.max_filter_tools)},
+               {"max_directory_users",
+                Int("limits.max_directory_users",
+                    &c->limits.max_directory_users)}});
         }},
        {"decision_log", [this, c](const YAML::Node& n) {
           Map(n, "decision_log",
@@ -258,6 +290,8 @@ absl::Status ApplyFlag(absl::string_view name, absl::string_view value,
     config->insecure = value != "false";
   } else if (name == "policy") {
     config->policy = std::string(value);
+  } else if (name == "store") {
+    config->store.path = std::string(value);
   } else if (name == "tls-cert") {
     config->tls.cert = std::string(value);
   } else if (name == "tls-key") {
@@ -313,9 +347,19 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
       !allowlist.ok()) {
     errors.push_back(std::string(allowlist.status().message()));
   }
+  for (size_t i = 0; i < config.trusted_keys.size(); ++i) {
+    const std::string& path = config.trusted_keys[i].public_key;
+    if (!std::ifstream(path)) {
+      errors.push_back(absl::StrCat("\"trusted_keys[", i,
+                                    "].public_key\": cannot read \"", path,
+                                    "\""));
+    }
+  }
   if (config.limits.max_message_bytes <= 0 ||
       config.limits.max_batch_checks <= 0 ||
-      config.limits.max_filter_tools <= 0) {
+      config.limits.max_filter_tools <= 0 ||
+      config.limits.max_directory_users <= 0 ||
+      config.store.user_cache_entries <= 0) {
     errors.push_back("\"limits\" must all be positive");
   }
   if (config.decision_log.queue_capacity <= 0) {

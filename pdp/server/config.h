@@ -41,9 +41,29 @@ struct ServerConfig {
     int reload_interval_seconds = 10;
   } tls;
 
-  // A policy directory compiled and activated at start; empty for none
-  // (the server then reports NOT_SERVING and answers UNAVAILABLE).
+  // A policy directory compiled and activated at start when the store has
+  // no active bundle (a bootstrap); empty for none. With neither, the server
+  // reports NOT_SERVING and answers UNAVAILABLE.
   std::string policy;
+  // Serve `policy` even when the store has an active bundle (development).
+  bool policy_overrides_store = false;
+
+  struct Store {
+    // The RocksDB directory of bundles and users; empty runs without one
+    // (no PolicyAdmin pushes, no Directory).
+    std::string path;
+    // Directory users kept in memory in front of RocksDB.
+    int user_cache_entries = 1000000;
+  } store;
+
+  // Public keys trusted to sign bundles.
+  struct TrustedKey {
+    // The key id bundles name; empty: the key's own id, "ed25519:" and the
+    // first 16 hex digits of the SHA-256 of the raw public key.
+    std::string id;
+    std::string public_key;  // A PEM file.
+  };
+  std::vector<TrustedKey> trusted_keys;
 
   // First match wins. With `insecure`, every caller is "anonymous"; when no
   // grant matches "anonymous" it may check and filter.
@@ -56,6 +76,7 @@ struct ServerConfig {
     int max_message_bytes = 4 << 20;  // Larger requests: RESOURCE_EXHAUSTED.
     int max_batch_checks = 1000;      // Checks in one BatchCheck.
     int max_filter_tools = 10000;     // tool_ids in one FilterTools.
+    int max_directory_users = 10000;  // Users in one UpsertUsers/DeleteUsers.
   } limits;
 
   struct DecisionLog {
@@ -73,7 +94,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view file,
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 
 // Overrides one setting from a command-line flag: "listen", "insecure",
-// "policy", "tls-cert", "tls-key", "tls-client-ca", "decision-log",
+// "policy", "store", "tls-cert", "tls-key", "tls-client-ca", "decision-log",
 // "ip-allowlist" (comma-separated). Returns InvalidArgument for an unknown
 // flag or a bad value.
 absl::Status ApplyFlag(absl::string_view name, absl::string_view value,

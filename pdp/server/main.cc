@@ -112,9 +112,10 @@ int main(int argc, char** argv) {
 
   std::cerr << "pdp-server: serving on port " << (*server)->port()
             << (config.insecure ? " (insecure)" : " (mTLS)")
-            << (config.policy.empty()
+            << ((*server)->policy_version().empty()
                     ? ", no policy: NOT_SERVING, every call UNAVAILABLE"
-                    : absl::StrCat(", policy ", config.policy))
+                    : absl::StrCat(", policy version ",
+                                   (*server)->policy_version()))
             << "\n";
   if (!port_file.empty()) {
     std::ofstream(port_file) << (*server)->port() << "\n";

@@ -1,6 +1,9 @@
 #include "pdp/server/server.h"
 
 #include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -10,6 +13,41 @@
 #include "pdp/server/tls.h"
 
 namespace pdp::server {
+namespace {
+
+absl::StatusOr<TrustedKeys> LoadTrustedKeys(const ServerConfig& config) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (size_t i = 0; i < config.trusted_keys.size(); ++i) {
+    const ServerConfig::TrustedKey& key = config.trusted_keys[i];
+    std::ifstream in(key.public_key);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"trusted_keys[", i, "].public_key\": cannot read \"",
+                       key.public_key, "\""));
+    }
+    std::string id = key.id;
+    if (id.empty()) {
+      absl::StatusOr<std::string> derived = KeyIdOf(pem.str());
+      if (!derived.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "\"trusted_keys[", i, "].public_key\": \"", key.public_key,
+            "\" ", derived.status().message()));
+      }
+      id = *std::move(derived);
+    }
+    keys.emplace_back(std::move(id), pem.str());
+  }
+  absl::StatusOr<TrustedKeys> trusted = TrustedKeys::Create(keys);
+  if (!trusted.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"trusted_keys\": ", trusted.status().message()));
+  }
+  return trusted;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
     const ServerConfig& config) {
@@ -26,7 +64,40 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
   server->auth_ = std::make_unique<CallerAuth>(*std::move(auth));
 
   std::shared_ptr<const Snapshot> snapshot;
-  if (!config.policy.empty()) {
+  if (!config.store.path.empty()) {
+    absl::StatusOr<std::unique_ptr<cache::Store>> store =
+        cache::Store::Open({.path = config.store.path});
+    if (!store.ok()) {
+      return absl::Status(store.status().code(),
+                          absl::StrCat("store \"", config.store.path,
+                                       "\": ", store.status().message()));
+    }
+    server->store_ = *std::move(store);
+    absl::StatusOr<TrustedKeys> keys = LoadTrustedKeys(config);
+    if (!keys.ok()) return keys.status();
+    cache::UserDirectoryOptions directory_options;
+    directory_options.capacity = config.store.user_cache_entries;
+    server->directory_ = std::make_unique<cache::UserDirectory>(
+        *server->store_, directory_options);
+    server->user_source_ =
+        std::make_unique<DirectoryUserSource>(*server->directory_);
+    PdpServer* self = server.get();
+    server->bundles_ = std::make_unique<BundleManager>(
+        *server->store_, *std::move(keys),
+        [self](std::shared_ptr<const Snapshot> s) { self->Activate(std::move(s)); });
+    absl::StatusOr<std::shared_ptr<const Snapshot>> stored =
+        server->bundles_->LoadActive();
+    if (!stored.ok()) {
+      // Fail closed: an active bundle that no longer verifies or compiles
+      // is not served; a push or an explicit Activate repairs it.
+      std::cerr << "pdp-server: the store's active bundle cannot be served: "
+                << stored.status().message() << "\n";
+    } else {
+      snapshot = *std::move(stored);
+    }
+  }
+  if (!config.policy.empty() &&
+      (snapshot == nullptr || config.policy_overrides_store)) {
     absl::StatusOr<std::shared_ptr<const Snapshot>> compiled =
         Compiler::CompileDirectory(config.policy);
     if (!compiled.ok()) {
@@ -36,6 +107,9 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
                                        compiled.status().message()));
     }
     snapshot = *std::move(compiled);
+  } else if (!config.policy.empty()) {
+    std::cerr << "pdp-server: serving the store's active bundle; --policy "
+              << config.policy << " only bootstraps an empty store\n";
   }
 
   if (!config.decision_log.path.empty()) {
@@ -47,7 +121,15 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
     server->log_ = *std::move(log);
   }
   server->authorizer_ = std::make_unique<AuthorizerService>(
-      server->policy_, *server->auth_, config.limits, server->log_.get());
+      server->policy_, *server->auth_, config.limits, server->log_.get(),
+      server->user_source_.get());
+  if (server->store_ != nullptr) {
+    server->admin_ = std::make_unique<PolicyAdminService>(
+        *server->bundles_, *server->store_, server->policy_, *server->auth_,
+        [self = server.get()] { return self->dropped_decisions(); });
+    server->directory_service_ = std::make_unique<DirectoryService>(
+        *server->directory_, *server->auth_, config.limits);
+  }
 
   // Links grpc.health.v1's schema in, so that reflection can describe the
   // built-in health service.
@@ -58,6 +140,10 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
   builder.AddListeningPort(config.listen, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(config.limits.max_message_bytes);
   builder.RegisterService(server->authorizer_.get());
+  if (server->admin_ != nullptr) {
+    builder.RegisterService(server->admin_.get());
+    builder.RegisterService(server->directory_service_.get());
+  }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -89,6 +175,11 @@ void PdpServer::Shutdown(absl::Duration grace) {
                       absl::ToChronoMicroseconds(grace));
     server_->Wait();
   }
+}
+
+std::string PdpServer::policy_version() const {
+  std::shared_ptr<const Snapshot> snapshot = policy_.Get();
+  return snapshot == nullptr ? "" : snapshot->version();
 }
 
 uint64_t PdpServer::dropped_decisions() const {

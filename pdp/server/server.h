@@ -6,11 +6,16 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "cache/store.h"
+#include "cache/user_directory.h"
 #include "pdp/active_policy.h"
 #include "pdp/server/authorizer_service.h"
 #include "pdp/server/caller_auth.h"
 #include "pdp/server/config.h"
+#include "pdp/server/bundle_manager.h"
 #include "pdp/server/decision_log.h"
+#include "pdp/server/directory_service.h"
+#include "pdp/server/policy_admin_service.h"
 
 namespace pdp::server {
 
@@ -21,10 +26,12 @@ namespace pdp::server {
 // Thread-safe.
 class PdpServer {
  public:
-  // Validates `config`, compiles its policy directory (if any), opens the
-  // decision log and starts serving. Returns InvalidArgument naming the
-  // config key, or the policy's errors, and Unavailable if the address
-  // cannot be bound.
+  // Validates `config`, opens the store (if configured) and activates its
+  // active bundle, or else compiles the policy directory (a bootstrap),
+  // opens the decision log and starts serving. With a store it also serves
+  // pdp.v1.PolicyAdmin and pdp.v1.Directory. Returns InvalidArgument naming
+  // the config key, or the policy's errors, the store's error, and
+  // Unavailable if the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<PdpServer>> Start(
       const ServerConfig& config);
 
@@ -42,6 +49,9 @@ class PdpServer {
   // server is destroyed.
   void Shutdown(absl::Duration grace);
 
+  // The version decisions are made against; empty while no policy is active.
+  std::string policy_version() const;
+
   // Decisions the log dropped because its queue was full; 0 without a log.
   uint64_t dropped_decisions() const;
 
@@ -51,6 +61,14 @@ class PdpServer {
   ActivePolicy policy_;
   std::unique_ptr<CallerAuth> auth_;
   std::unique_ptr<DecisionLog> log_;
+  // With a store:
+  std::unique_ptr<cache::Store> store_;
+  std::unique_ptr<cache::UserDirectory> directory_;
+  std::unique_ptr<DirectoryUserSource> user_source_;
+  std::unique_ptr<BundleManager> bundles_;
+  std::unique_ptr<PolicyAdminService> admin_;
+  std::unique_ptr<DirectoryService> directory_service_;
+
   std::unique_ptr<AuthorizerService> authorizer_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -14,6 +14,7 @@
 #include "pdp/evaluator.h"
 #include "pdp/request.h"
 #include "pdp/snapshot.h"
+#include "tools/pdpctl/admin_commands.h"
 #include "tools/pdpctl/render.h"
 
 namespace pdpctl {
@@ -300,7 +301,8 @@ constexpr char kChainHelp[] =
     "No --amr counts as password authentication.\n";
 
 const std::vector<Command>& Commands() {
-  static const std::vector<Command>* const commands = new std::vector<Command>{
+  static const std::vector<Command>* const commands = [] {
+    auto* all = new std::vector<Command>{
       {
           "validate",
           "validate DIR",
@@ -349,12 +351,17 @@ const std::vector<Command>& Commands() {
           RunFilter,
       },
   };
+    for (Command& command : AdminCommands()) {
+      all->push_back(std::move(command));
+    }
+    return all;
+  }();
   return *commands;
 }
 
 std::string MainUsage() {
   std::string text =
-      "pdpctl: offline tools for PDP policy directories\n"
+      "pdpctl: policy directories, signed bundles and PDP administration\n"
       "\n"
       "usage: pdpctl <command> [flags]\n"
       "\n"
@@ -377,7 +384,8 @@ std::string MainUsage() {
       "\n"
       "exit codes:\n"
       "  0  done; a DENY is a decision, not a failure\n"
-      "  1  the policy has errors (validate)\n"
+      "  1  the command failed: the policy has errors (validate, bundle), a\n"
+      "     server refused or could not be reached, a malformed users file\n"
       "  2  usage error, a policy that does not compile, or a malformed "
       "identity chain\n");
   return text;

@@ -11,7 +11,9 @@ namespace pdpctl {
 
 // pdpctl's exit codes, the same for every command.
 inline constexpr int kExitOk = 0;  // Done; a DENY is a decision, not a failure.
-inline constexpr int kExitFailed = 1;  // The command's check failed (validate).
+// The command failed: policy errors (validate, bundle), a server that
+// refused or could not be reached, a malformed input file.
+inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;   // Bad command line, policy or chain.
 
 // One pdpctl subcommand. To add a command: write its run function and add a

@@ -46,11 +46,22 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
       flags_ended = true;
       continue;
     }
+    std::string long_form;  // "-o" spelled as "--out".
     if (arg.rfind("--", 0) != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag ", arg, " (flags are spelled --name)"));
+      auto short_spec =
+          arg.size() != 2 ? specs.end()
+                          : std::find_if(specs.begin(), specs.end(),
+                                         [&](const FlagSpec& s) {
+                                           return s.short_name == arg[1];
+                                         });
+      if (short_spec == specs.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown flag ", arg, " (flags are spelled --name)"));
+      }
+      long_form = absl::StrCat("--", short_spec->name);
     }
-    absl::string_view body = absl::string_view(arg).substr(2);
+    absl::string_view body =
+        absl::string_view(long_form.empty() ? arg : long_form).substr(2);
     absl::string_view name = body;
     bool inline_value = false;
     absl::string_view value;
@@ -101,7 +112,10 @@ std::string FormatFlagHelp(const std::vector<FlagSpec>& specs) {
   std::vector<std::string> heads;
   size_t width = 0;
   for (const FlagSpec& spec : specs) {
-    std::string head = absl::StrCat("--", spec.name);
+    std::string head = absl::StrCat(
+        spec.short_name != 0 ? absl::StrCat("-", std::string(1, spec.short_name), ", ")
+                             : "",
+        "--", spec.name);
     if (spec.kind != FlagSpec::Kind::kBool) {
       absl::StrAppend(&head, " ", spec.value_name);
     }

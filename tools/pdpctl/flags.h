@@ -21,6 +21,7 @@ struct FlagSpec {
   Kind kind = Kind::kValue;
   std::string value_name;  // Shown in help: "--tool ID".
   std::string help;        // One line.
+  char short_name = 0;     // If set, "-o" is the same as "--out".
 };
 
 // A command line parsed against a set of FlagSpecs. Immutable once built.
@@ -43,8 +44,8 @@ class Args {
 };
 
 // Parses `argv` (the arguments after the command name) against `specs`.
-// Accepts "--flag value", "--flag=value" and boolean "--flag"; "--" ends the
-// flags. A value that starts with "--" must use the "--flag=value" form.
+// Accepts "--flag value", "--flag=value" and boolean "--flag" (and "-x value"
+// or "-x" for a flag with short_name 'x'); "--" ends the flags. A value that starts with "--" must use the "--flag=value" form.
 // Returns InvalidArgument with a sentence naming the flag for an unknown flag,
 // a missing or empty value, a value given to a boolean flag, or a kValue flag
 // given twice.

@@ -93,5 +93,24 @@ TEST(FormatFlagHelpTest, AlignsOneLinePerFlag) {
             "  --json          print JSON\n");
 }
 
+TEST(ParseArgsTest, ShortNamesAreTheLongFlag) {
+  const std::vector<FlagSpec> specs = {
+      {"out", Kind::kValue, "FILE", "where", 'o'},
+      {"json", Kind::kBool, "", "print JSON"},
+  };
+  absl::StatusOr<Args> args = ParseArgs({"dir", "-o", "f.bundle"}, specs);
+  ASSERT_TRUE(args.ok()) << args.status();
+  EXPECT_EQ(args->Get("out"), "f.bundle");
+  EXPECT_THAT(args->positional(), ElementsAre("dir"));
+  // Given twice, once each way: the kValue rule names the long flag.
+  absl::StatusOr<Args> twice = ParseArgs({"-o", "a", "--out", "b"}, specs);
+  EXPECT_THAT(twice.status().message(), HasSubstr("--out is given more"));
+  EXPECT_THAT(ParseArgs({"-o"}, specs).status().message(),
+              HasSubstr("--out needs a value"));
+  EXPECT_THAT(ParseArgs({"-j"}, specs).status().message(),
+              HasSubstr("unknown flag -j"));
+  EXPECT_THAT(FormatFlagHelp(specs), HasSubstr("  -o, --out FILE  where\n"));
+}
+
 }  // namespace
 }  // namespace pdpctl

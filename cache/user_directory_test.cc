@@ -1,0 +1,162 @@
+#include "cache/user_directory.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace pdp::cache {
+namespace {
+
+class UserDirectoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    const std::string path =
+        absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/",
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open({path, /*sync_writes=*/false});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  static v1::User MakeUser(absl::string_view id, absl::string_view role) {
+    v1::User user;
+    user.set_id(std::string(id));
+    user.add_roles(std::string(role));
+    return user;
+  }
+
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(UserDirectoryTest, CachedHitIsTheSameObjectAndSurvivesBypassingWrites) {
+  ASSERT_TRUE(store_->UpsertUsers({MakeUser("alice", "admin")}).ok());
+  UserDirectory directory(*store_);
+  std::shared_ptr<const v1::User> first = directory.Find("alice");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->roles(0), "admin");
+  // A write that bypasses the directory is not seen: the hit is cached.
+  ASSERT_TRUE(store_->DeleteUsers({"alice"}).ok());
+  std::shared_ptr<const v1::User> second = directory.Find("alice");
+  EXPECT_EQ(second.get(), first.get());
+}
+
+TEST_F(UserDirectoryTest, MissThenUpsertThenHit) {
+  UserDirectory directory(*store_);
+  EXPECT_EQ(directory.Find("bob"), nullptr);
+  // The miss is cached: a bypassing write is not seen...
+  ASSERT_TRUE(store_->UpsertUsers({MakeUser("bob", "ops")}).ok());
+  EXPECT_EQ(directory.Find("bob"), nullptr);
+  // ...but a write through the directory is, at once.
+  ASSERT_TRUE(directory.Upsert({MakeUser("bob", "dev")}).ok());
+  std::shared_ptr<const v1::User> bob = directory.Find("bob");
+  ASSERT_NE(bob, nullptr);
+  EXPECT_EQ(bob->roles(0), "dev");
+}
+
+TEST_F(UserDirectoryTest, UpsertReplacesACachedUser) {
+  UserDirectory directory(*store_);
+  ASSERT_TRUE(directory.Upsert({MakeUser("carol", "dev")}).ok());
+  ASSERT_EQ(directory.Find("carol")->roles(0), "dev");
+  ASSERT_TRUE(directory.Upsert({MakeUser("carol", "admin")}).ok());
+  EXPECT_EQ(directory.Find("carol")->roles(0), "admin");
+}
+
+TEST_F(UserDirectoryTest, DeleteThenUnknownImmediately) {
+  UserDirectory directory(*store_);
+  ASSERT_TRUE(directory.Upsert({MakeUser("dave", "dev"), MakeUser("erin", "dev")}).ok());
+  ASSERT_NE(directory.Find("dave"), nullptr);  // Cached.
+  absl::StatusOr<int> deleted = directory.Delete({"dave", "nobody"});
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, 1);
+  EXPECT_EQ(directory.Find("dave"), nullptr);
+  EXPECT_NE(directory.Find("erin"), nullptr);
+}
+
+TEST_F(UserDirectoryTest, FailedUpsertLeavesNothingBehind) {
+  UserDirectory directory(*store_);
+  EXPECT_EQ(directory.Find("frank"), nullptr);
+  EXPECT_EQ(directory.Upsert({MakeUser("frank", "dev"), MakeUser("", "x")}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(directory.Find("frank"), nullptr);
+}
+
+TEST_F(UserDirectoryTest, TinyCapacityStillAnswersCorrectly) {
+  UserDirectory directory(*store_, {/*capacity=*/4, /*shards=*/2});
+  std::vector<v1::User> users;
+  for (int i = 0; i < 100; ++i) users.push_back(MakeUser(absl::StrCat("u", i), "r"));
+  ASSERT_TRUE(directory.Upsert(users).ok());
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 120; ++i) {
+      std::shared_ptr<const v1::User> user = directory.Find(absl::StrCat("u", i));
+      if (i < 100) {
+        ASSERT_NE(user, nullptr) << i;
+        EXPECT_EQ(user->id(), absl::StrCat("u", i));
+      } else {
+        EXPECT_EQ(user, nullptr) << i;
+      }
+    }
+  }
+}
+
+// Writers flip users between two roles through the directory while readers
+// look them up. Every read sees a role the user really had, and once the
+// writers are done every read sees the last write.
+TEST_F(UserDirectoryTest, ConcurrentFindsDuringUpserts) {
+  constexpr int kUsers = 200;
+  constexpr int kWriters = 3;
+  constexpr int kReaders = 4;
+  constexpr int kRounds = 60;
+  UserDirectory directory(*store_, {/*capacity=*/1000, /*shards=*/8});
+  std::atomic<bool> done{false};
+  std::atomic<int> bad_reads{0};
+
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReaders; ++r) {
+    readers.emplace_back([&, r] {
+      int i = r;
+      while (!done.load(std::memory_order_relaxed)) {
+        std::shared_ptr<const v1::User> user =
+            directory.Find(absl::StrCat("user", i % kUsers));
+        if (user != nullptr && user->roles(0) != "even" && user->roles(0) != "odd") {
+          bad_reads.fetch_add(1);
+        }
+        i += 7;
+      }
+    });
+  }
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      // Writer w owns users with id % kWriters == w.
+      for (int round = 0; round < kRounds; ++round) {
+        std::vector<v1::User> batch;
+        for (int u = w; u < kUsers; u += kWriters) {
+          batch.push_back(MakeUser(absl::StrCat("user", u), round % 2 ? "odd" : "even"));
+        }
+        ASSERT_TRUE(directory.Upsert(batch).ok());
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  done = true;
+  for (std::thread& t : readers) t.join();
+
+  EXPECT_EQ(bad_reads.load(), 0);
+  const std::string last = (kRounds - 1) % 2 ? "odd" : "even";
+  for (int u = 0; u < kUsers; ++u) {
+    std::shared_ptr<const v1::User> user = directory.Find(absl::StrCat("user", u));
+    ASSERT_NE(user, nullptr) << u;
+    EXPECT_EQ(user->roles(0), last) << u;
+  }
+}
+
+}  // namespace
+}  // namespace pdp::cache

@@ -1,0 +1,122 @@
+#include "pdp/server/bundle_manager.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "pdp/compiler.h"
+
+namespace pdp::server {
+namespace {
+
+absl::Status Step(absl::string_view step, const absl::Status& status) {
+  return absl::Status(status.code(),
+                      absl::StrCat(step, ": ", status.message()));
+}
+
+int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+}  // namespace
+
+absl::StatusOr<std::pair<v1::Bundle, std::shared_ptr<const Snapshot>>>
+BundleManager::Open(const v1::SignedBundle& signed_bundle) const {
+  absl::StatusOr<v1::Bundle> bundle = keys_.Open(signed_bundle);
+  if (!bundle.ok()) {
+    return Step(bundle.status().code() == absl::StatusCode::kInvalidArgument
+                    ? "parse"
+                    : "verify",
+                bundle.status());
+  }
+  if (bundle->metadata().version() == 0) {
+    return absl::InvalidArgumentError(
+        "version: a pushed bundle needs a version of 1 or more");
+  }
+  absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot =
+      Compiler::Compile(*bundle);
+  if (!snapshot.ok()) return Step("compile", snapshot.status());
+  return std::make_pair(*std::move(bundle), *std::move(snapshot));
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> BundleManager::LoadActive() {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<std::optional<cache::Store::ActiveBundle>> active =
+      store_.GetActive();
+  if (!active.ok()) return Step("store", active.status());
+  if (!active->has_value()) return nullptr;
+  absl::StatusOr<v1::SignedBundle> stored = store_.GetBundle((*active)->version);
+  if (!stored.ok()) return Step("store", stored.status());
+  auto opened = Open(*stored);
+  if (!opened.ok()) return opened.status();
+  return opened->second;
+}
+
+absl::StatusOr<BundleManager::Active> BundleManager::Push(
+    const v1::SignedBundle& signed_bundle) {
+  absl::MutexLock lock(&mu_);
+  auto opened = Open(signed_bundle);
+  if (!opened.ok()) return opened.status();
+  const uint64_t version = opened->first.metadata().version();
+
+  absl::StatusOr<std::optional<cache::Store::ActiveBundle>> active =
+      store_.GetActive();
+  if (!active.ok()) return Step("store", active.status());
+  if (active->has_value() && version <= (*active)->version) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "version: bundle version ", version,
+        " is not greater than the active version ", (*active)->version,
+        "; use Activate to roll back to a stored version"));
+  }
+  Active result;
+  *result.info.mutable_metadata() = opened->first.metadata();
+  result.info.set_key_id(signed_bundle.key_id());
+  result.info.set_stored_unix_micros(NowMicros());
+  result.info.set_size_bytes(signed_bundle.bundle().size());
+  result.activated_unix_micros = result.info.stored_unix_micros();
+  if (absl::Status s = store_.PutBundleAndActivate(
+          result.info, signed_bundle, result.activated_unix_micros);
+      !s.ok()) {
+    // AlreadyExists: the version is stored (and was rolled back from).
+    return Step(s.code() == absl::StatusCode::kAlreadyExists ? "version" : "store", s);
+  }
+  activate_(std::move(opened->second));
+  return result;
+}
+
+absl::StatusOr<BundleManager::Active> BundleManager::Activate(
+    uint64_t version) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<v1::SignedBundle> stored = store_.GetBundle(version);
+  if (!stored.ok()) return stored.status();
+  auto opened = Open(*stored);
+  if (!opened.ok()) return opened.status();
+  absl::StatusOr<std::vector<v1::BundleInfo>> infos = store_.ListBundles();
+  if (!infos.ok()) return Step("store", infos.status());
+  Active result;
+  for (const v1::BundleInfo& info : *infos) {
+    if (info.metadata().version() == version) result.info = info;
+  }
+  result.activated_unix_micros = NowMicros();
+  if (absl::Status s = store_.Activate(version, result.activated_unix_micros,
+                                       /*rollback=*/true);
+      !s.ok()) {
+    return Step("store", s);
+  }
+  activate_(std::move(opened->second));
+  return result;
+}
+
+absl::StatusOr<std::optional<BundleManager::Active>> BundleManager::GetActive()
+    const {
+  absl::StatusOr<std::optional<cache::Store::ActiveBundle>> active =
+      store_.GetActive();
+  if (!active.ok()) return Step("store", active.status());
+  if (!active->has_value()) return std::nullopt;
+  absl::StatusOr<std::vector<v1::BundleInfo>> infos = store_.ListBundles();
+  if (!infos.ok()) return Step("store", infos.status());
+  Active result;
+  result.activated_unix_micros = (*active)->activated_unix_micros;
+  for (const v1::BundleInfo& info : *infos) {
+    if (info.metadata().version() == (*active)->version) result.info = info;
+  }
+  return result;
+}
+
+}  // namespace pdp::server

@@ -1,0 +1,67 @@
+#ifndef PDP_SERVER_BUNDLE_MANAGER_H_
+#define PDP_SERVER_BUNDLE_MANAGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "cache/store.h"
+#include "pdp/signing.h"
+#include "pdp/snapshot.h"
+#include "pdp/v1/admin.pb.h"
+
+namespace pdp::server {
+
+// Takes signed bundles from push to active: verify the signature, parse,
+// check the version increases, compile, store (bundle and active pointer in
+// one synced batch), and only then activate. A failure at any step leaves
+// the active policy untouched; its status names the step ("verify: ...",
+// "version: ...", "compile: ...", "store: ...").
+// Thread-safe: changes are serialized; `activate` is called under the lock.
+class BundleManager {
+ public:
+  // Makes a snapshot the one decisions are made against.
+  using ActivateFn = std::function<void(std::shared_ptr<const Snapshot>)>;
+
+  struct Active {
+    v1::BundleInfo info;
+    int64_t activated_unix_micros = 0;
+  };
+
+  BundleManager(cache::Store& store, TrustedKeys keys, ActivateFn activate)
+      : store_(store), keys_(std::move(keys)), activate_(std::move(activate)) {}
+
+  // The store's active bundle, verified and compiled, for the server to
+  // serve at start; nullptr when the store has none. Does not activate.
+  absl::StatusOr<std::shared_ptr<const Snapshot>> LoadActive();
+
+  // PermissionDenied (verify), InvalidArgument (parse, compile),
+  // FailedPrecondition (version not greater than the active one), or the
+  // store's error.
+  absl::StatusOr<Active> Push(const v1::SignedBundle& bundle);
+
+  // Makes a stored version active again: an explicit rollback (or roll
+  // forward). NotFound if the version is not stored; as Push otherwise.
+  absl::StatusOr<Active> Activate(uint64_t version);
+
+  // What the store says is active; nullopt when nothing stored is.
+  absl::StatusOr<std::optional<Active>> GetActive() const;
+
+ private:
+  // Verifies, parses and compiles a stored or pushed bundle.
+  absl::StatusOr<std::pair<v1::Bundle, std::shared_ptr<const Snapshot>>>
+  Open(const v1::SignedBundle& bundle) const;
+
+  cache::Store& store_;
+  const TrustedKeys keys_;
+  const ActivateFn activate_;
+  absl::Mutex mu_;  // Serializes changes to the active bundle.
+};
+
+}  // namespace pdp::server
+
+#endif  // PDP_SERVER_BUNDLE_MANAGER_H_

@@ -1,0 +1,86 @@
+#include "pdp/server/policy_admin_service.h"
+
+#include <iostream>
+
+#include "pdp/server/serve_unary.h"
+
+namespace pdp::server {
+grpc::ServerUnaryReactor* PolicyAdminService::PushBundle(
+    grpc::CallbackServerContext* context, const v1::PushBundleRequest* request,
+    v1::PushBundleResponse* response) {
+  return ServeUnary(context, auth_, Permission::kAdmin, [&](const CallerAuth::Caller& caller) {
+    absl::StatusOr<BundleManager::Active> active =
+        bundles_.Push(request->bundle());
+    if (!active.ok()) {
+      std::cerr << "pdp-server: push by " << caller.identity
+                << " refused: " << active.status().message() << "\n";
+      return active.status();
+    }
+    std::cerr << "pdp-server: push by " << caller.identity
+              << ": version " << active->info.metadata().version()
+              << " is active\n";
+    *response->mutable_active() = active->info;
+    response->set_activated_unix_micros(active->activated_unix_micros);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PolicyAdminService::GetStatus(
+    grpc::CallbackServerContext* context, const v1::GetStatusRequest*,
+    v1::GetStatusResponse* response) {
+  return ServeUnary(context, auth_, Permission::kAdmin, [&](const CallerAuth::Caller&) {
+    absl::StatusOr<std::optional<BundleManager::Active>> active =
+        bundles_.GetActive();
+    if (!active.ok()) return active.status();
+    if (active->has_value()) {
+      *response->mutable_active() = (*active)->info;
+      response->set_activated_unix_micros((*active)->activated_unix_micros);
+    }
+    std::shared_ptr<const Snapshot> snapshot = policy_.Get();
+    response->set_serving(snapshot != nullptr);
+    if (snapshot != nullptr) {
+      response->set_policy_version(snapshot->version());
+      response->set_tools(static_cast<int32_t>(snapshot->tools().size()));
+      response->set_roles(static_cast<int32_t>(snapshot->roles().size()));
+      response->set_bundle_users(static_cast<int32_t>(snapshot->users().size()));
+    }
+    response->set_directory_users(store_.EstimateUserCount());
+    response->set_dropped_decisions(dropped_decisions_());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PolicyAdminService::ListBundles(
+    grpc::CallbackServerContext* context, const v1::ListBundlesRequest*,
+    v1::ListBundlesResponse* response) {
+  return ServeUnary(context, auth_, Permission::kAdmin, [&](const CallerAuth::Caller&) {
+    absl::StatusOr<std::vector<v1::BundleInfo>> bundles = store_.ListBundles();
+    if (!bundles.ok()) return bundles.status();
+    for (v1::BundleInfo& info : *bundles) {
+      *response->add_bundles() = std::move(info);
+    }
+    absl::StatusOr<std::optional<cache::Store::ActiveBundle>> active =
+        store_.GetActive();
+    if (!active.ok()) return active.status();
+    if (active->has_value()) response->set_active_version((*active)->version);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PolicyAdminService::Activate(
+    grpc::CallbackServerContext* context, const v1::ActivateRequest* request,
+    v1::ActivateResponse* response) {
+  return ServeUnary(context, auth_, Permission::kAdmin, [&](const CallerAuth::Caller& caller) {
+    absl::StatusOr<BundleManager::Active> active =
+        bundles_.Activate(request->version());
+    if (!active.ok()) return active.status();
+    std::cerr << "pdp-server: ROLLBACK by " << caller.identity
+              << ": stored version " << request->version()
+              << " is active again\n";
+    *response->mutable_active() = active->info;
+    response->set_activated_unix_micros(active->activated_unix_micros);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace pdp::server
