@@ -53,7 +53,7 @@ struct ServerConfig {
     // (no PolicyAdmin pushes, no Directory).
     std::string path;
     // Directory users kept in memory in front of RocksDB.
-    int user_cache_entries = 1000000;
+    int user_cache_entries = 100000;
   } store;
 
   // Public keys trusted to sign bundles.
