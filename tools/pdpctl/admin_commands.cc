@@ -43,17 +43,6 @@ namespace {
 namespace v1 = ::pdp::v1;
 using Kind = FlagSpec::Kind;
 
-int UsageError(absl::string_view command, absl::string_view message,
-               std::ostream& err) {
-  err << "pdpctl " << command << ": " << message << "\n"
-      << "run 'pdpctl " << command << " --help' for usage\n";
-  return kExitUsage;
-}
-
-std::string Plural(size_t n, absl::string_view noun) {
-  return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
-}
-
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -226,13 +215,8 @@ int RunBundle(const Args& args, std::ostream& out, std::ostream& err) {
   }
 
   absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> compiled =
-      pdp::Compiler::CompileDirectory(dir);
+      LoadPolicy("bundle", dir, err);
   if (!compiled.ok()) {
-    if (compiled.status().code() == absl::StatusCode::kInvalidArgument) {
-      err << compiled.status().message() << "\n";
-    } else {
-      err << "pdpctl bundle: " << compiled.status().message() << "\n";
-    }
     err << "pdpctl bundle: the policy in \"" << dir
         << "\" does not compile; no bundle was written\n";
     return kExitFailed;

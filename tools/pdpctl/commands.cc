@@ -18,11 +18,7 @@
 #include "tools/pdpctl/render.h"
 
 namespace pdpctl {
-namespace {
 
-using Kind = FlagSpec::Kind;
-
-// Prints a usage problem and returns kExitUsage.
 int UsageError(absl::string_view command, absl::string_view message,
                std::ostream& err) {
   err << "pdpctl " << command << ": " << message << "\n"
@@ -34,25 +30,22 @@ std::string Plural(size_t n, absl::string_view noun) {
   return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
 }
 
-// Prints every policy error, one "file:line: message" per line.
-void PrintPolicyErrors(const absl::Status& status, absl::string_view command,
-                       std::ostream& err) {
-  if (status.code() == absl::StatusCode::kInvalidArgument) {
-    err << status.message() << "\n";
-  } else {
-    err << "pdpctl " << command << ": " << status.message() << "\n";
-  }
-}
-
-// Compiles the policy directory, or prints why it cannot and returns the
-// status.
 absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> LoadPolicy(
     absl::string_view command, const std::string& dir, std::ostream& err) {
   absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> snapshot =
       pdp::Compiler::CompileDirectory(dir);
-  if (!snapshot.ok()) PrintPolicyErrors(snapshot.status(), command, err);
+  if (snapshot.ok()) return snapshot;
+  if (snapshot.status().code() == absl::StatusCode::kInvalidArgument) {
+    err << snapshot.status().message() << "\n";  // One error per line.
+  } else {
+    err << "pdpctl " << command << ": " << snapshot.status().message() << "\n";
+  }
   return snapshot;
 }
+
+namespace {
+
+using Kind = FlagSpec::Kind;
 
 // For commands that decide: after LoadPolicy failed with `status`, says that
 // no decision was made and returns kExitUsage.

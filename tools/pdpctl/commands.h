@@ -1,10 +1,14 @@
 #ifndef TOOLS_PDPCTL_COMMANDS_H_
 #define TOOLS_PDPCTL_COMMANDS_H_
 
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "pdp/snapshot.h"
 #include "tools/pdpctl/flags.h"
 
 namespace pdpctl {
@@ -38,6 +42,21 @@ std::string MainUsage();
 
 // `pdpctl help <command>`: synopsis, details and flags.
 std::string CommandUsage(const Command& command);
+
+// Helpers shared by the commands' implementations.
+
+// Prints a usage problem naming the command; returns kExitUsage.
+int UsageError(absl::string_view command, absl::string_view message,
+               std::ostream& err);
+
+// "1 tool", "2 tools".
+std::string Plural(size_t n, absl::string_view noun);
+
+// Compiles a policy directory; on failure prints every policy error, one
+// "file:line: message" per line (or the reason the directory cannot be
+// read), and returns the status.
+absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> LoadPolicy(
+    absl::string_view command, const std::string& dir, std::ostream& err);
 
 // Runs pdpctl on `argv`, the arguments after the program name. Writes to
 // `out` and `err` only, never exits; returns the process exit code.
