@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "pdp/server/serve_unary.h"
 
 namespace pdp::server {
@@ -32,11 +33,15 @@ grpc::ServerUnaryReactor* PolicyAdminService::GetStatus(
     absl::StatusOr<std::optional<BundleManager::Active>> active =
         bundles_.GetActive();
     if (!active.ok()) return active.status();
-    if (active->has_value()) {
+    std::shared_ptr<const Snapshot> snapshot = policy_.Get();
+    // The stored active bundle, when it is what decisions are made against
+    // (not when a --policy directory overrides the store).
+    if (active->has_value() && snapshot != nullptr &&
+        snapshot->version() ==
+            absl::StrCat((*active)->info.metadata().version())) {
       *response->mutable_active() = (*active)->info;
       response->set_activated_unix_micros((*active)->activated_unix_micros);
     }
-    std::shared_ptr<const Snapshot> snapshot = policy_.Get();
     response->set_serving(snapshot != nullptr);
     if (snapshot != nullptr) {
       response->set_policy_version(snapshot->version());
