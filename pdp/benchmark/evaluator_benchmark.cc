@@ -20,11 +20,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "pdp/compiler.h"
 #include "pdp/diagnostics.h"
 #include "pdp/evaluator.h"
+#include "pdp/user_source.h"
 #include "pdp/names.h"
 #include "pdp/policy_loader.h"
 #include "pdp/testing/chain_generator.h"
@@ -251,6 +253,47 @@ void BM_Check_DenyUnknownTool(benchmark::State& state) {
   RunCheck(state, Fixture::Get().deny_unknown_tool);
 }
 BENCHMARK(BM_Check_Allow)->Repetitions(kRepetitions)->ReportAggregatesOnly();
+
+// A user directory as the server's warm cache answers it: an in-memory map
+// of shared users.
+class MapDirectory : public pdp::UserSource {
+ public:
+  void Put(std::shared_ptr<const pdp::v1::User> user) {
+    users_[user->id()] = std::move(user);
+  }
+  std::shared_ptr<const pdp::v1::User> Find(
+      absl::string_view id) const override {
+    auto it = users_.find(id);
+    return it == users_.end() ? nullptr : it->second;
+  }
+
+ private:
+  absl::flat_hash_map<std::string, std::shared_ptr<const pdp::v1::User>>
+      users_;
+};
+
+// The ALLOW request of BM_Check_Allow, its user taken from a directory (with
+// the same roles) instead of the bundle.
+void BM_Check_AllowDirectoryUser(benchmark::State& state) {
+  const Snapshot& s = Fixture::Get().snapshot();
+  const Request& request = Fixture::Get().allow;
+  const Snapshot::User& bundle_user = s.users()[s.FindUser(request.chain.user_id)];
+  auto user = std::make_shared<pdp::v1::User>();
+  user->set_id(bundle_user.id);
+  for (int r : bundle_user.roles) user->add_roles(s.roles()[r].id);
+  MapDirectory directory;
+  directory.Put(user);
+  for (auto _ : state) {
+    absl::StatusOr<Decision> d = Check(s, request, &directory);
+    benchmark::DoNotOptimize(d);
+  }
+  absl::StatusOr<Decision> d = Check(s, request, &directory);
+  state.SetLabel(absl::StrCat(EffectName(d->effect), ", ", user->roles_size(),
+                              " role(s) from the directory"));
+}
+BENCHMARK(BM_Check_AllowDirectoryUser)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly();
 BENCHMARK(BM_Check_Allow)
     ->Threads(2)
     ->Repetitions(kRepetitions)
