@@ -15,6 +15,9 @@
 #include "pdp/request.h"
 #include "pdp/snapshot.h"
 #include "tools/pdpctl/admin_commands.h"
+#include "tools/pdpctl/diff.h"
+#include "tools/pdpctl/explain.h"
+#include "tools/pdpctl/policy_tests.h"
 #include "tools/pdpctl/render.h"
 
 namespace pdpctl {
@@ -154,6 +157,9 @@ int RunCheck(const Args& args, std::ostream& out, std::ostream& err) {
   request.chain = ChainFromArgs(args);
   request.tool_id = args.Get("tool");
   if (!args.Has("tool")) return UsageError("check", "missing --tool ID", err);
+  if (args.Has("explain") && args.Has("json")) {
+    return UsageError("check", "--explain prints text; drop --json", err);
+  }
   const std::string action = args.Has("action") ? args.Get("action") : "call";
   if (action == "call") {
     request.action = pdp::Action::kCall;
@@ -182,6 +188,9 @@ int RunCheck(const Args& args, std::ostream& out, std::ostream& err) {
     out << DecisionJson(**snapshot, *decision) << "\n";
   } else {
     out << DecisionText(**snapshot, request, *decision);
+    if (args.Has("explain")) {
+      out << ExplainText(**snapshot, args.Get("policy"), request, *decision);
+    }
   }
   return kExitOk;
 }
@@ -264,6 +273,8 @@ std::vector<FlagSpec> CheckFlags() {
   flags.push_back({"action", Kind::kValue, "call|see",
                    "call it (default) or see it (discovery)"});
   flags.push_back({"json", Kind::kBool, "", "print the decision as JSON"});
+  flags.push_back({"explain", Kind::kBool, "",
+                   "then show what each link grants, with file:line"});
   return flags;
 }
 
@@ -344,9 +355,11 @@ const std::vector<Command>& Commands() {
           RunFilter,
       },
   };
+    all->push_back(PolicyTestCommand());
     for (Command& command : AdminCommands()) {
       all->push_back(std::move(command));
     }
+    all->push_back(DiffCommand());
     return all;
   }();
   return *commands;
