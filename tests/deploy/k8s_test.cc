@@ -267,11 +267,20 @@ TEST_F(K8sTest, PortsAndProbesAgreeWithTheListenPort) {
     SCOPED_TRACE(probe);
     YAML::Node p = container_[probe];
     ASSERT_TRUE(p);
-    YAML::Node target = p["grpc"]      ? p["grpc"]["port"]
-                        : p["tcpSocket"] ? p["tcpSocket"]["port"]
-                                         : YAML::Node();
-    if (target) EXPECT_EQ(ResolvePort(target, container_), port);
-    else EXPECT_TRUE(p["exec"]) << "a probe that reaches no port";
+    if (p["grpc"]) {
+      EXPECT_EQ(ResolvePort(p["grpc"]["port"], container_), port);
+    } else if (p["tcpSocket"]) {
+      EXPECT_EQ(ResolvePort(p["tcpSocket"]["port"], container_), port);
+    } else {
+      // An exec probe: `pdpctl health --server HOST:PORT ...`.
+      ASSERT_TRUE(p["exec"]) << "a probe that reaches no port";
+      std::string command;
+      for (const YAML::Node& arg : p["exec"]["command"]) {
+        command += arg.as<std::string>() + " ";
+      }
+      EXPECT_NE(command.find(absl::StrCat(":", port, " ")), std::string::npos)
+          << command;
+    }
   }
   const YAML::Node labels = pod_["metadata"]["labels"];
   for (const YAML::Node& svc : r_.OfKind("Service")) {

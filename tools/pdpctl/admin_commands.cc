@@ -34,6 +34,7 @@
 #include "pdp/compiler.h"
 #include "pdp/signing.h"
 #include "pdp/snapshot.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "pdp/v1/admin.grpc.pb.h"
 #include "pdp/v1/directory.grpc.pb.h"
 
@@ -516,6 +517,38 @@ int RunStatus(const Args& args, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+// ------------------------------------------------------------- health
+
+// grpc.health.v1: exit 0 only while the server reports SERVING, so that a
+// Kubernetes exec probe can use it with the pod's own certificate (a gRPC
+// probe presents none, and the server requires one).
+int RunHealth(const Args& args, std::ostream& out, std::ostream& err) {
+  if (int code = NoPositional("health", args, err); code != kExitOk) {
+    return code;
+  }
+  Connection connection;
+  if (int code = ConnectionFromArgs("health", args, false, &connection, err);
+      code != kExitOk) {
+    return code;
+  }
+  const std::string& server = connection.servers.front();
+  auto stub = grpc::health::v1::Health::NewStub(connection.Channel(server));
+  grpc::ClientContext context;
+  connection.SetDeadline(&context);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(args.Has("service") ? args.Get("service") : "");
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) return RpcFailed("health", server, status, err);
+  out << server << ": "
+      << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+             response.status())
+      << "\n";
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
+             ? kExitOk
+             : kExitFailed;
+}
+
 // ------------------------------------------------------------ bundles
 
 int RunBundles(const Args& args, std::ostream& out, std::ostream& err) {
@@ -898,6 +931,12 @@ int RunUsers(const Args& args, std::ostream& out, std::ostream& err) {
   return UsersDelete(args, connection, out, err);
 }
 
+std::vector<FlagSpec> WithService(std::vector<FlagSpec> flags) {
+  flags.push_back({"service", Kind::kValue, "NAME",
+                   "the service to ask about (default: the whole server)"});
+  return flags;
+}
+
 std::vector<FlagSpec> WithJson(std::vector<FlagSpec> flags,
                                absl::string_view what) {
   flags.push_back({"json", Kind::kBool, "", std::string(what)});
@@ -974,6 +1013,18 @@ std::vector<Command> AdminCommands() {
                        kTlsHelp),
           WithJson(ServerFlags(false), "print the response as JSON"),
           RunStatus,
+      },
+      {
+          "health",
+          "health --server ADDR TLS [--service NAME]",
+          "ask a server's grpc.health.v1 whether it is SERVING",
+          absl::StrCat("Prints the status; exits 0 only when SERVING (a policy "
+                       "is active),\n1 otherwise. For Kubernetes exec probes: "
+                       "the server requires a client\ncertificate, which a "
+                       "gRPC probe does not present.\n\n",
+                       kTlsHelp),
+          WithService(ServerFlags(false)),
+          RunHealth,
       },
       {
           "bundles",

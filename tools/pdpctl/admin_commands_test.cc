@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
@@ -231,6 +232,7 @@ class FakeServer {
  public:
   explicit FakeServer(std::shared_ptr<grpc::ServerCredentials> credentials =
                           grpc::InsecureServerCredentials()) {
+    grpc::EnableDefaultHealthCheckService(true);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", credentials, &port_);
     builder.RegisterService(&admin_);
@@ -242,6 +244,9 @@ class FakeServer {
   ~FakeServer() { server_->Shutdown(); }
 
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  void SetServing(bool serving) {
+    server_->GetHealthCheckService()->SetServingStatus(serving);
+  }
   FakeAdmin& admin() { return admin_; }
   FakeDirectory& directory() { return directory_; }
 
@@ -565,6 +570,23 @@ TEST(BundlesTest, ListsVersionsAndMarksTheActiveOne) {
   server.admin().SetList(v1::ListBundlesResponse());
   r = Pdpctl({"bundles", "--server", server.address(), "--insecure"});
   EXPECT_THAT(r.out, HasSubstr("no bundles stored"));
+}
+
+TEST(HealthTest, ExitsZeroOnlyWhileServing) {
+  FakeServer server;
+  server.SetServing(true);
+  Result r = Pdpctl({"health", "--server", server.address(), "--insecure"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, server.address() + ": SERVING\n");
+  server.SetServing(false);
+  r = Pdpctl({"health", "--server", server.address(), "--insecure"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.out, server.address() + ": NOT_SERVING\n");
+  r = Pdpctl({"health", "--server", server.address(), "--insecure",
+              "--service", "no.such.Service"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+  EXPECT_EQ(Pdpctl({"health", "--insecure"}).code, kExitUsage);
 }
 
 TEST(RollbackTest, ActivatesTheVersion) {

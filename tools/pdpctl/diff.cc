@@ -635,11 +635,10 @@ class Differ {
       c.tool = tools_.ids[key.tool];
       if (key.agent >= 0) c.agent = agents_.ids[key.agent];
       if (key.service >= 0) c.service = services_.ids[key.service];
-      size_t user_count = 0;
       for (int g : p.groups) {
         for (int u : user_groups_[g].members) c.users.push_back(users_.ids[u]);
       }
-      user_count = c.users.size();
+      const size_t user_count = c.users.size();
       std::sort(c.users.begin(), c.users.end());
       for (size_t client = 0; client < p.clients.size(); ++client) {
         if (p.clients[client]) c.clients.push_back(clients_.ids[client]);
@@ -650,7 +649,6 @@ class Differ {
       c.new_decision = DecText(p.now);
       c.decisions = p.decisions;
 
-      const bool one = !c.service.empty() || user_count == 1;
       const char* verb = c.kind == ChangeKind::kWiden    ? "gain"
                          : c.kind == ChangeKind::kNarrow ? "lose"
                                                          : "change";
@@ -666,7 +664,7 @@ class Differ {
                               " for ", Plural(user_count, "user"));
       } else {
         c.line = absl::StrCat(Plural(user_count, "user"), " ",
-                              one ? verb_s : verb, " ", c.tool,
+                              verb, " ", c.tool,
                               " (no agent)");
       }
       if (c.clients.size() == 1) {
