@@ -464,14 +464,21 @@ int RunPush(const Args& args, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+// For the commands that take no argument and one --server: the flags, or
+// the usage problem's exit code.
+int OneServerFromArgs(absl::string_view command, const Args& args,
+                      Connection* connection, std::ostream& err) {
+  if (int code = NoPositional(command, args, err); code != kExitOk) {
+    return code;
+  }
+  return ConnectionFromArgs(command, args, false, connection, err);
+}
+
 // ------------------------------------------------------------- status
 
 int RunStatus(const Args& args, std::ostream& out, std::ostream& err) {
-  if (int code = NoPositional("status", args, err); code != kExitOk) {
-    return code;
-  }
   Connection connection;
-  if (int code = ConnectionFromArgs("status", args, false, &connection, err);
+  if (int code = OneServerFromArgs("status", args, &connection, err);
       code != kExitOk) {
     return code;
   }
@@ -523,11 +530,8 @@ int RunStatus(const Args& args, std::ostream& out, std::ostream& err) {
 // Kubernetes exec probe can use it with the pod's own certificate (a gRPC
 // probe presents none, and the server requires one).
 int RunHealth(const Args& args, std::ostream& out, std::ostream& err) {
-  if (int code = NoPositional("health", args, err); code != kExitOk) {
-    return code;
-  }
   Connection connection;
-  if (int code = ConnectionFromArgs("health", args, false, &connection, err);
+  if (int code = OneServerFromArgs("health", args, &connection, err);
       code != kExitOk) {
     return code;
   }
@@ -552,11 +556,8 @@ int RunHealth(const Args& args, std::ostream& out, std::ostream& err) {
 // ------------------------------------------------------------ bundles
 
 int RunBundles(const Args& args, std::ostream& out, std::ostream& err) {
-  if (int code = NoPositional("bundles", args, err); code != kExitOk) {
-    return code;
-  }
   Connection connection;
-  if (int code = ConnectionFromArgs("bundles", args, false, &connection, err);
+  if (int code = OneServerFromArgs("bundles", args, &connection, err);
       code != kExitOk) {
     return code;
   }
