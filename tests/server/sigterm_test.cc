@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,9 +30,8 @@
 #include "gtest/gtest.h"
 #include "pdp/v1/authorizer.grpc.pb.h"
 #include "tests/server/test_server.h"
+#include "tests/testing/child_process.h"
 #include "tests/testing/test_certs.h"
-
-extern char** environ;
 
 namespace pdp {
 namespace servertest {
@@ -50,74 +48,7 @@ std::string Describe(const grpc::Status& status) {
                       status.error_message());
 }
 
-// A child process, killed (if still running) and reaped on destruction.
-class Child {
- public:
-  // Starts `argv` with stdout and stderr appended to `output`.
-  static absl::StatusOr<std::unique_ptr<Child>> Spawn(
-      const std::vector<std::string>& argv, const std::string& output) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    std::vector<char*> args;
-    for (const std::string& arg : argv) {
-      args.push_back(const_cast<char*>(arg.c_str()));
-    }
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    int err =
-        posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (err != 0) {
-      return absl::InternalError(
-          absl::StrCat("cannot start ", argv[0], ": ", strerror(err)));
-    }
-    return std::unique_ptr<Child>(new Child(pid));
-  }
-
-  ~Child() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-
-  pid_t pid() const { return pid_; }
-  bool running() const { return !exited_; }
-
-  // Reaps the child if it has exited. Returns whether it has.
-  bool Poll() {
-    if (exited_) return true;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      status_ = status;
-    }
-    return exited_;
-  }
-
-  // Waits up to `timeout` for the child to exit; returns whether it did.
-  bool WaitFor(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (!Poll()) {
-      if (absl::Now() > deadline) return false;
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return true;
-  }
-
-  int wait_status() const { return status_; }
-
- private:
-  explicit Child(pid_t pid) : pid_(pid) {}
-
-  pid_t pid_;
-  bool exited_ = false;
-  int status_ = 0;
-};
+using Child = ::pdp::testproc::ChildProcess;
 
 // Whether a TCP connection to 127.0.0.1:`port` is accepted.
 bool Accepts(int port) {
