@@ -35,6 +35,15 @@ BundleManager::Open(const v1::SignedBundle& signed_bundle) const {
   return std::make_pair(*std::move(bundle), *std::move(snapshot));
 }
 
+absl::StatusOr<v1::BundleInfo> BundleManager::InfoOf(uint64_t version) const {
+  absl::StatusOr<std::vector<v1::BundleInfo>> infos = store_.ListBundles();
+  if (!infos.ok()) return Step("store", infos.status());
+  for (v1::BundleInfo& info : *infos) {
+    if (info.metadata().version() == version) return std::move(info);
+  }
+  return v1::BundleInfo();  // Stored without its info: nothing to report.
+}
+
 absl::StatusOr<std::shared_ptr<const Snapshot>> BundleManager::LoadActive() {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<std::optional<cache::Store::ActiveBundle>> active =
@@ -87,12 +96,10 @@ absl::StatusOr<BundleManager::Active> BundleManager::Activate(
   if (!stored.ok()) return stored.status();
   auto opened = Open(*stored);
   if (!opened.ok()) return opened.status();
-  absl::StatusOr<std::vector<v1::BundleInfo>> infos = store_.ListBundles();
-  if (!infos.ok()) return Step("store", infos.status());
   Active result;
-  for (const v1::BundleInfo& info : *infos) {
-    if (info.metadata().version() == version) result.info = info;
-  }
+  absl::StatusOr<v1::BundleInfo> info = InfoOf(version);
+  if (!info.ok()) return info.status();
+  result.info = *std::move(info);
   result.activated_unix_micros = NowMicros();
   if (absl::Status s = store_.Activate(version, result.activated_unix_micros,
                                        /*rollback=*/true);
@@ -109,13 +116,11 @@ absl::StatusOr<std::optional<BundleManager::Active>> BundleManager::GetActive()
       store_.GetActive();
   if (!active.ok()) return Step("store", active.status());
   if (!active->has_value()) return std::nullopt;
-  absl::StatusOr<std::vector<v1::BundleInfo>> infos = store_.ListBundles();
-  if (!infos.ok()) return Step("store", infos.status());
   Active result;
+  absl::StatusOr<v1::BundleInfo> info = InfoOf((*active)->version);
+  if (!info.ok()) return info.status();
+  result.info = *std::move(info);
   result.activated_unix_micros = (*active)->activated_unix_micros;
-  for (const v1::BundleInfo& info : *infos) {
-    if (info.metadata().version() == (*active)->version) result.info = info;
-  }
   return result;
 }
 

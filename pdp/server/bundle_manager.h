@@ -56,6 +56,9 @@ class BundleManager {
   absl::StatusOr<std::pair<v1::Bundle, std::shared_ptr<const Snapshot>>>
   Open(const v1::SignedBundle& bundle) const;
 
+  // The stored info of `version`; empty if the store has none.
+  absl::StatusOr<v1::BundleInfo> InfoOf(uint64_t version) const;
+
   cache::Store& store_;
   const TrustedKeys keys_;
   const ActivateFn activate_;
