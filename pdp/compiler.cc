@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -53,6 +54,102 @@ std::string ContentVersion(const v1::Bundle& bundle) {
   return absl::StrCat("dev-", hex);
 }
 
+// The characters RFC 3986 allows in a URI ('%' only as "%XX").
+bool IsUriChar(unsigned char c) {
+  return absl::ascii_isalnum(c) ||
+         absl::string_view("-._~:/?#[]@!$&'()*+,;=%").find(c) !=
+             absl::string_view::npos;
+}
+
+// Why `uri` cannot be registered as a redirect URI, as the end of a sentence
+// starting with the URI; "" when it can. Redirect URIs are compared byte for
+// byte (pdp/client_request.h), so what is checked here is what makes one
+// unsafe or unmatchable: RFC 6749 3.1.2 (absolute, no fragment), RFC 8252
+// 7.3 (plain http only for loopback), no wildcards and no user information.
+std::string RedirectUriProblem(absl::string_view uri) {
+  if (uri.empty()) return "is empty";
+  for (size_t i = 0; i < uri.size(); ++i) {
+    const unsigned char c = uri[i];
+    if (c == '*') {
+      return "contains '*': redirect URIs are matched exactly, wildcards are "
+             "not allowed";
+    }
+    if (c == '#') return "has a fragment ('#'), which RFC 6749 3.1.2 forbids";
+    if (!IsUriChar(c)) {
+      return absl::StrCat(
+          "contains a character not allowed in a URI (byte 0x",
+          absl::Hex(c, absl::kZeroPad2), " at offset ", i,
+          "); percent-encode it");
+    }
+    if (c == '%' && (i + 2 >= uri.size() || !absl::ascii_isxdigit(uri[i + 1]) ||
+                     !absl::ascii_isxdigit(uri[i + 2]))) {
+      return "has a '%' not followed by two hex digits";
+    }
+  }
+  const size_t colon = uri.find(':');
+  bool has_scheme = colon != absl::string_view::npos && colon > 0 &&
+                    absl::ascii_isalpha(uri[0]);
+  for (size_t i = 0; has_scheme && i < colon; ++i) {
+    const char c = uri[i];
+    has_scheme = absl::ascii_isalnum(c) || c == '+' || c == '-' || c == '.';
+  }
+  if (!has_scheme) {
+    return "is not an absolute URI: it must start with a scheme (\"https:\" "
+           "or an app's own, \"com.example.app:\")";
+  }
+  const std::string scheme = absl::AsciiStrToLower(uri.substr(0, colon));
+  if (scheme == "javascript" || scheme == "data" || scheme == "vbscript" ||
+      scheme == "file") {
+    return absl::StrCat("uses the \"", scheme,
+                        "\" scheme, which is never a redirect target");
+  }
+  const bool web = scheme == "http" || scheme == "https";
+  const absl::string_view rest = uri.substr(colon + 1);
+  if (!absl::StartsWith(rest, "//")) {
+    if (web) return "has no host: it must be \"https://host/path\"";
+    return "";  // A private-use scheme (RFC 8252 7.1).
+  }
+  const absl::string_view authority =
+      rest.substr(2, rest.find_first_of("/?", 2) - 2);
+  if (authority.find('@') != absl::string_view::npos) {
+    return "has user information (\"user@\" before the host), which would "
+           "hide the real host";
+  }
+  if (authority.find('%') != absl::string_view::npos) {
+    return "has a percent-encoded host, which browsers may read differently";
+  }
+  absl::string_view host = authority;
+  absl::string_view port;
+  if (absl::StartsWith(authority, "[")) {
+    const size_t close = authority.find(']');
+    if (close == absl::string_view::npos) return "has an unclosed '[' in its host";
+    host = authority.substr(0, close + 1);
+    port = authority.substr(close + 1);
+  } else if (const size_t p = authority.find(':'); p != absl::string_view::npos) {
+    host = authority.substr(0, p);
+    port = authority.substr(p);
+  }
+  if (!port.empty()) {
+    if (port.size() < 2 || port[0] != ':' ||
+        !std::all_of(port.begin() + 1, port.end(),
+                     [](char c) { return absl::ascii_isdigit(c); })) {
+      return "has a malformed port";
+    }
+  }
+  if (host.empty()) {
+    if (web) return "has no host: it must be \"https://host/path\"";
+    return "";
+  }
+  if (scheme == "http" && host != "127.0.0.1" && host != "[::1]" &&
+      absl::AsciiStrToLower(host) != "localhost") {
+    return absl::StrCat(
+        "uses plain http for host \"", host,
+        "\": http is allowed only for loopback (127.0.0.1, [::1], localhost; "
+        "RFC 8252 7.3); use https");
+  }
+  return "";
+}
+
 }  // namespace
 
 // Holds one compilation's state; every check reports to `diags_` and goes on.
@@ -80,6 +177,7 @@ class CompilerRun {
       absl::string_view kind, std::vector<const M*>* kept);
 
   void InternTools();
+  void CompileServers();
   void InternScopesAndData();
   void CompileRoles();
   void CompileAgents();
@@ -175,6 +273,66 @@ void CompilerRun::InternTools() {
       s_->servers_.push_back({server, static_cast<int>(i), static_cast<int>(i)});
     }
     s_->servers_.back().end = static_cast<int>(i) + 1;
+  }
+}
+
+void CompilerRun::CompileServers() {
+  std::vector<const v1::Server*> declared;
+  Intern(bundle_.servers(), "server", &declared);
+  struct Declaration {
+    const v1::Server* server;
+    int line;
+  };
+  absl::flat_hash_map<std::string, Declaration> owners;  // By audience.
+  for (const v1::Server* server : declared) {
+    auto found = s_->server_index_.find(server->id());
+    if (found == s_->server_index_.end()) {
+      Error(*server, absl::StrCat("server \"", server->id(),
+                                  "\" has no tools: no tool id starts with \"",
+                                  server->id(), ".\""));
+      continue;
+    }
+    const v1::Source& source = server->source();
+    std::vector<std::string>& audiences = s_->servers_[found->second].audiences;
+    for (int i = 0; i < server->audiences_size(); ++i) {
+      const std::string& audience = server->audiences(i);
+      const int line = ItemLine(source, "audiences", i);
+      const std::string owner = absl::StrCat("server \"", server->id(), "\"");
+      if (audience.empty()) {
+        ErrorAt(source, line, absl::StrCat(owner, ": an audience is empty"));
+        continue;
+      }
+      auto [it, inserted] = owners.emplace(audience, Declaration{server, line});
+      if (inserted) {
+        audiences.push_back(audience);
+      } else if (it->second.server == server) {
+        ErrorAt(source, line, absl::StrCat(owner, ": duplicate audience \"",
+                                           audience, "\""));
+      } else {
+        ErrorAt(source, line,
+                absl::StrCat(owner, ": audience \"", audience,
+                             "\" is also declared by server \"",
+                             it->second.server->id(), "\" (",
+                             it->second.server->source().file(), ":",
+                             it->second.line,
+                             "); a token for it would be good for both"));
+      }
+    }
+  }
+  // A server without declared audiences accepts tokens for its id.
+  for (Snapshot::Server& server : s_->servers_) {
+    if (!server.audiences.empty()) continue;
+    server.audiences.push_back(server.id);
+    auto it = owners.find(server.id);
+    if (it == owners.end()) continue;
+    const v1::Server& other = *it->second.server;
+    ErrorAt(other.source(), it->second.line,
+            absl::StrCat("server \"", other.id(), "\": audience \"", server.id,
+                         "\" is the id of server \"", server.id,
+                         "\", which declares no audiences and so accepts its "
+                         "id; a token for it would be good for both (declare "
+                         "server \"",
+                         server.id, "\" with its own audiences)"));
   }
 }
 
@@ -431,8 +589,26 @@ void CompilerRun::CompileClients() {
     for (const std::string& scope : client->scopes()) {
       c.scopes.Set(s_->FindScope(scope));
     }
-    c.redirect_uris.assign(client->redirect_uris().begin(),
-                           client->redirect_uris().end());
+    const v1::Source& source = client->source();
+    std::set<std::string> seen;
+    for (int i = 0; i < client->redirect_uris_size(); ++i) {
+      const std::string& uri = client->redirect_uris(i);
+      const int line = ItemLine(source, "redirect_uris", i);
+      if (std::string problem = RedirectUriProblem(uri); !problem.empty()) {
+        ErrorAt(source, line,
+                absl::StrCat("client \"", client->id(), "\": redirect URI \"",
+                             uri, "\" ", problem));
+        continue;
+      }
+      if (!seen.insert(uri).second) {
+        ErrorAt(source, line,
+                absl::StrCat("client \"", client->id(),
+                             "\": duplicate redirect URI \"", uri, "\""));
+        continue;
+      }
+      c.redirect_uris.push_back(uri);
+    }
+    c.require_bound_tokens = client->require_bound_tokens();
     s_->clients_.push_back(std::move(c));
   }
 }
@@ -607,6 +783,7 @@ void CompilerRun::Precompute() {
 
 std::shared_ptr<Snapshot> CompilerRun::Run() {
   InternTools();
+  CompileServers();
   InternScopesAndData();
   CompileRoles();
   CompileAgents();

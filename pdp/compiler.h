@@ -13,7 +13,8 @@ namespace pdp {
 // Turns a policy into an immutable Snapshot: checks every cross-reference
 // (duplicate ids, unknown roles, agents, clients and services, inheritance
 // cycles, globs that match no tool, undeclared scopes and data classes, empty
-// deny rules), interns ids, flattens inheritance and expands globs into
+// deny rules, unsafe redirect URIs, servers without tools and ambiguous
+// audiences), interns ids, flattens inheritance and expands globs into
 // bitsets. Stateless; thread-safe.
 class Compiler {
  public:

@@ -15,9 +15,11 @@ namespace pdp {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::StartsWith;
 
 // A fresh policy directory under TEST_TMPDIR, filled from {name: content}.
 std::string WritePolicy(const std::map<std::string, std::string>& files) {
@@ -309,6 +311,204 @@ TEST(CompilerTest, CompileBundleDirectly) {
   role->mutable_source()->set_line(7);
   EXPECT_THAT(Compiler::Compile(bundle).status().message(),
               HasSubstr("remote.yaml:7: inheritance cycle: r -> r"));
+}
+
+// ------------------------------------------------- clients and servers
+
+// A policy with kTools and one client whose redirect_uris is `uris` (YAML).
+std::vector<std::string> RedirectErrors(const std::string& uris) {
+  return Errors({{"tools.yaml", kTools},
+                 {"clients.yaml",
+                  "clients:\n  - id: app\n    redirect_uris:\n" + uris}});
+}
+
+TEST(CompilerTest, ClientRequireBoundTokens) {
+  auto snapshot = Compiler::CompileDirectory(WritePolicy({
+      {"clients.yaml", R"(clients:
+  - id: bound
+    require_bound_tokens: true
+  - id: plain
+  - id: explicit
+    require_bound_tokens: false
+)"},
+  }));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const Snapshot& s = **snapshot;
+  EXPECT_TRUE(s.clients()[s.FindClient("bound")].require_bound_tokens);
+  EXPECT_FALSE(s.clients()[s.FindClient("plain")].require_bound_tokens);
+  EXPECT_FALSE(s.clients()[s.FindClient("explicit")].require_bound_tokens);
+  EXPECT_THAT(
+      Errors({{"c.yaml", "clients:\n  - id: c\n    require_bound_tokens: yes\n"}}),
+      ElementsAre(
+          "c.yaml:3: \"require_bound_tokens\" must be true or false"));
+  EXPECT_THAT(Errors({{"c.yaml", "clients:\n  - id: c\n    bound: true\n"}}),
+              ElementsAre(HasSubstr("c.yaml:3: unknown key \"bound\" in clients; "
+                                    "expected one of: id, trust, scopes, "
+                                    "redirect_uris, require_bound_tokens, "
+                                    "description")));
+}
+
+TEST(CompilerTest, AcceptedRedirectUris) {
+  auto snapshot = Compiler::CompileDirectory(WritePolicy({
+      {"clients.yaml", R"(clients:
+  - id: app
+    redirect_uris:
+      - "https://app.example/cb"
+      - "https://app.example:8443/oauth/callback?tenant=acme"
+      - "https://app.example/cb%20x"
+      - "http://127.0.0.1:33418/callback"
+      - "http://[::1]:33418/callback"
+      - "http://localhost/callback"
+      - "com.example.app:/oauth2redirect"
+      - "com.example.app://callback"
+)"},
+  }));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const Snapshot& s = **snapshot;
+  EXPECT_THAT(s.clients()[s.FindClient("app")].redirect_uris,
+              ElementsAre("https://app.example/cb",
+                          "https://app.example:8443/oauth/callback?tenant=acme",
+                          "https://app.example/cb%20x",
+                          "http://127.0.0.1:33418/callback",
+                          "http://[::1]:33418/callback",
+                          "http://localhost/callback",
+                          "com.example.app:/oauth2redirect",
+                          "com.example.app://callback"));
+}
+
+TEST(CompilerTest, RejectedRedirectUris) {
+  // Each is the client's only redirect URI, on line 4.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/callback", "is not an absolute URI"},
+      {"app.example/cb", "is not an absolute URI"},
+      {"1app:/cb", "is not an absolute URI"},
+      {"https://app.example/cb#frag", "has a fragment ('#')"},
+      {"https://app.example/cb#", "has a fragment ('#')"},
+      {"https://*.app.example/cb", "wildcards are not allowed"},
+      {"https://app.example/*", "wildcards are not allowed"},
+      {"http://app.example/cb", "uses plain http for host \"app.example\""},
+      {"http://127.0.0.2/cb", "uses plain http for host \"127.0.0.2\""},
+      {"http://localhost.evil.example/cb", "uses plain http"},
+      {"http://[::2]/cb", "uses plain http"},
+      {"https://user@app.example/cb", "has user information"},
+      {"https://app.example@evil.example/cb", "has user information"},
+      {"https://app.example%40evil.example/cb", "percent-encoded host"},
+      {"https:/app.example/cb", "has no host"},
+      {"https:///cb", "has no host"},
+      {"https://app.example:80a/cb", "has a malformed port"},
+      {"https://app.example:/cb", "has a malformed port"},
+      {"https://[::1/cb", "unclosed '['"},
+      {"https://app.example/c b", "byte 0x20 at offset 21"},
+      {"https://app.example/\xc3\xa9", "byte 0xc3"},
+      {"https://app.example/cb%2", "'%' not followed by two hex digits"},
+      {"https://app.example/cb%zz", "'%' not followed by two hex digits"},
+      {"javascript:alert(1)", "\"javascript\" scheme"},
+      {"data:text/html,x", "\"data\" scheme"},
+  };
+  for (const auto& [uri, problem] : cases) {
+    EXPECT_THAT(RedirectErrors("      - \"" + uri + "\"\n"),
+                ElementsAre(AllOf(StartsWith("clients.yaml:4: client \"app\": "
+                                             "redirect URI \"" + uri + "\" "),
+                                  HasSubstr(problem))))
+        << uri;
+  }
+  // A backslash, which browsers read as '/' in http(s) URIs.
+  EXPECT_THAT(RedirectErrors("      - 'https://app.example\\@evil.example/cb'\n"),
+              ElementsAre(HasSubstr("(byte 0x5c at offset 19)")));
+  EXPECT_THAT(RedirectErrors("      - \"\"\n"),
+              ElementsAre("clients.yaml:4: client \"app\": redirect URI \"\" "
+                          "is empty"));
+}
+
+TEST(CompilerTest, DuplicateRedirectUriInAClient) {
+  EXPECT_THAT(RedirectErrors("      - https://app.example/cb\n"
+                             "      - https://app.example/other\n"
+                             "      - https://app.example/cb\n"),
+              ElementsAre("clients.yaml:6: client \"app\": duplicate redirect "
+                          "URI \"https://app.example/cb\""));
+  // Two clients may register the same URI.
+  EXPECT_THAT(Errors({{"clients.yaml", R"(clients:
+  - id: a
+    redirect_uris: ["https://app.example/cb"]
+  - id: b
+    redirect_uris: ["https://app.example/cb"]
+)"}}),
+              IsEmpty());
+}
+
+TEST(CompilerTest, ServersDeclareAudiences) {
+  auto snapshot = Compiler::CompileDirectory(WritePolicy({
+      {"tools.yaml", kTools},
+      {"servers.yaml", R"(servers:
+  - id: crm
+    description: The CRM
+    audiences: ["https://crm.mcp.example", "https://crm-eu.mcp.example"]
+)"},
+  }));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const Snapshot& s = **snapshot;
+  ASSERT_NE(s.FindServer("crm"), nullptr);
+  EXPECT_THAT(s.FindServer("crm")->audiences,
+              ElementsAre("https://crm.mcp.example", "https://crm-eu.mcp.example"));
+  // Undeclared: its id.
+  ASSERT_NE(s.FindServer("hr"), nullptr);
+  EXPECT_THAT(s.FindServer("hr")->audiences, ElementsAre("hr"));
+  EXPECT_EQ(s.bundle().servers_size(), 1);
+}
+
+TEST(CompilerTest, ServerDeclaredWithoutAudiencesAcceptsItsId) {
+  auto snapshot = Compiler::CompileDirectory(WritePolicy({
+      {"tools.yaml", kTools},
+      {"servers.yaml", "servers:\n  - id: crm\n    description: The CRM\n"},
+  }));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_THAT((*snapshot)->FindServer("crm")->audiences, ElementsAre("crm"));
+}
+
+TEST(CompilerTest, ServerErrors) {
+  EXPECT_THAT(Errors({{"tools.yaml", kTools},
+                      {"servers.yaml", R"(servers:
+  - id: crm
+    audiences: ["https://crm.example"]
+  - id: billing
+    audiences: ["https://billing.example"]
+  - id: crm
+    audiences: ["https://crm2.example"]
+  - id: hr
+    audiences:
+      - "https://hr.example"
+      - ""
+      - "https://crm.example"
+      - "https://hr.example"
+  - audiences: [x]
+  - id: crm
+    colour: blue
+)"}}),
+              ElementsAre(
+                  "servers.yaml:4: server \"billing\" has no tools: no tool "
+                  "id starts with \"billing.\"",
+                  "servers.yaml:6: duplicate server id \"crm\" (first defined "
+                  "at servers.yaml:2)",
+                  "servers.yaml:11: server \"hr\": an audience is empty",
+                  "servers.yaml:12: server \"hr\": audience "
+                  "\"https://crm.example\" is also declared by server \"crm\" "
+                  "(servers.yaml:3); a token for it would be good for both",
+                  "servers.yaml:13: server \"hr\": duplicate audience "
+                  "\"https://hr.example\"",
+                  "servers.yaml:14: an element of \"servers\" has no \"id\"",
+                  "servers.yaml:15: duplicate server id \"crm\" (first defined "
+                  "at servers.yaml:2)",
+                  "servers.yaml:16: unknown key \"colour\" in servers; expected "
+                  "one of: id, audiences, description"));
+}
+
+TEST(CompilerTest, AudienceThatIsAnUndeclaredServersId) {
+  EXPECT_THAT(Errors({{"tools.yaml", kTools},
+                      {"servers.yaml",
+                       "servers:\n  - id: crm\n    audiences: [hr]\n"}}),
+              ElementsAre(HasSubstr(
+                  "servers.yaml:3: server \"crm\": audience \"hr\" is the id "
+                  "of server \"hr\", which declares no audiences")));
 }
 
 }  // namespace

@@ -200,11 +200,47 @@ void AddMissingScopes(const Snapshot& s, const Resolved& r, int t,
   d.reasons.back().missing_scopes = std::move(missing);
 }
 
+// Whether the token was issued for `server`: one of its audiences is one the
+// server is registered with.
+bool Accepts(const Snapshot::Server& server, const TokenAudience& token) {
+  for (const std::string& audience : token.audiences) {
+    if (std::find(server.audiences.begin(), server.audiences.end(),
+                  audience) != server.audiences.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool AcceptsAll(const Snapshot::Server& server, const Chain& chain) {
+  for (const TokenAudience& token : chain.token_audiences) {
+    if (!Accepts(server, token)) return false;
+  }
+  return true;
+}
+
+void AddAudienceMismatches(const Snapshot& s, const Chain& chain,
+                           const Snapshot::Tool& tool, Decision& d) {
+  const Snapshot::Server& server = *s.FindServer(tool.server);
+  for (const TokenAudience& token : chain.token_audiences) {
+    if (Accepts(server, token)) continue;
+    Add(d, token.link, v1::Reason::TOKEN_AUDIENCE_MISMATCH,
+        absl::StrCat(token.link == v1::LINK_CLIENT
+                         ? "the access token"
+                         : absl::StrCat("the ", LinkName(token.link), "'s token"),
+                     " was not issued for MCP server ",
+                     Quote(server.id), " (its audience must include ",
+                     absl::StrJoin(server.audiences, " or "), ")"));
+  }
+}
+
 // Steps 1-5 of DESIGN §2 and, for autonomous chains, the autonomy ban:
 // appends a reason for every failing link.
 void AddDenials(const Snapshot& s, const Resolved& r, int t,
                 absl::string_view tool_id, Decision& d) {
   const Chain& chain = *r.chain;
+  d.reasons.insert(d.reasons.end(), chain.token_problems.begin(),
+                   chain.token_problems.end());
   if (t < 0) {
     Add(d, v1::LINK_TOOL, v1::Reason::TOOL_UNKNOWN,
         absl::StrCat("tool ", Quote(tool_id), " is not in the policy"));
@@ -233,6 +269,7 @@ void AddDenials(const Snapshot& s, const Resolved& r, int t,
   }
   if (t < 0) return;
   const Snapshot::Tool& tool = s.tools()[t];
+  AddAudienceMismatches(s, chain, tool, d);
 
   if (r.service_chain) {
     if (r.service >= 0) {
@@ -346,7 +383,13 @@ absl::Status ValidateChain(const Chain& chain) {
 absl::StatusOr<Decision> Check(const Snapshot& s, const Request& request,
                                const UserSource* directory) {
   if (absl::Status status = ValidateRequest(request); !status.ok()) {
-    return status;
+    // A chain whose tokens were rejected has no identities to decide on.
+    if (request.chain.token_problems.empty() || request.tool_id.empty()) {
+      return status;
+    }
+    Decision d;
+    d.reasons = request.chain.token_problems;
+    return d;
   }
   const Resolved r = Resolve(s, request.chain, directory);
   const int t = s.FindTool(request.tool_id);
@@ -407,12 +450,13 @@ absl::StatusOr<std::vector<Decision>> BatchCheck(
 absl::StatusOr<std::vector<VisibleTool>> FilterTools(
     const Snapshot& s, const Chain& chain, const ToolSelection& selection,
     const UserSource* directory) {
-  if (absl::Status status = ValidateChain(chain); !status.ok()) return status;
   if (selection.server_id.empty() == selection.tool_ids.empty()) {
     return absl::InvalidArgumentError(
         "give exactly one of server_id (all its tools) or tool_ids");
   }
   std::vector<VisibleTool> visible;
+  if (!chain.token_problems.empty()) return visible;
+  if (absl::Status status = ValidateChain(chain); !status.ok()) return status;
   const Resolved r = Resolve(s, chain, directory);
   if (r.unknown_link) return visible;
 
@@ -467,8 +511,18 @@ absl::StatusOr<std::vector<VisibleTool>> FilterTools(
   }
   const DataMask allowed = AllowedData(s, r);
   visible.reserve(std::min<size_t>((we - wb) * 64, 1024));
+  // Tools are sorted by id, so a server's audience check is done once.
+  const Snapshot::Server* server = nullptr;
+  bool server_accepted = true;
   candidates.ForEach([&](size_t t) {
     const Snapshot::Tool& tool = s.tools()[t];
+    if (!chain.token_audiences.empty()) {
+      if (server == nullptr || server->id != tool.server) {
+        server = s.FindServer(tool.server);
+        server_accepted = AcceptsAll(*server, chain);
+      }
+      if (!server_accepted) return;
+    }
     for (int scope : tool.scopes) {
       if (!granted->Test(scope)) return;
     }

@@ -384,5 +384,70 @@ TEST_F(EvaluatorTest, FilterHidesForbiddenOnlyWhenAutonomous) {
   EXPECT_THAT(*visible, IsEmpty());
 }
 
+// Chains built from verified tokens (pdp/chain_tokens.h) carry their
+// problems and audiences; the evaluator applies them.
+TEST_F(EvaluatorTest, RejectedTokenDeniesWithItsReasonOnly) {
+  Chain chain;  // The token was rejected: no identities were filled.
+  Reason problem;
+  problem.link = v1::LINK_CLIENT;
+  problem.code = v1::Reason::TOKEN_EXPIRED;
+  problem.message = "the access token is refused: it expired";
+  chain.token_problems.push_back(problem);
+  Decision d = MustCheck(chain, "crm.search_contacts");
+  EXPECT_EQ(d.effect, v1::EFFECT_DENY);
+  EXPECT_THAT(Codes(d), ElementsAre("TOKEN_EXPIRED"));
+  EXPECT_EQ(d.reasons[0].link, v1::LINK_CLIENT);
+  auto visible = FilterTools(*snapshot_, chain, {"crm", {}});
+  ASSERT_TRUE(visible.ok()) << visible.status();
+  EXPECT_THAT(*visible, IsEmpty());
+  // A missing tool id is still a malformed request.
+  EXPECT_FALSE(Check(*snapshot_, {chain, "", Action::kCall}).ok());
+}
+
+TEST_F(EvaluatorTest, TokenProblemsJoinTheOtherFailingLinks) {
+  Chain chain = Delegated("sam", "desktop", {"contacts:read"});
+  Reason problem;
+  problem.link = v1::LINK_CLIENT;
+  problem.code = v1::Reason::TOKEN_BINDING_MISMATCH;
+  chain.token_problems.push_back(problem);
+  EXPECT_THAT(Codes(MustCheck(chain, "crm.search_contacts")),
+              ElementsAre("TOKEN_BINDING_MISMATCH"));
+  EXPECT_THAT(Codes(MustCheck(chain, "hr.get_salary")),
+              ElementsAre("TOKEN_BINDING_MISMATCH", "USER_NOT_PERMITTED",
+                          "MISSING_SCOPE"));
+  auto visible = FilterTools(*snapshot_, chain, {"crm", {}});
+  ASSERT_TRUE(visible.ok());
+  EXPECT_THAT(*visible, IsEmpty());
+}
+
+TEST_F(EvaluatorTest, TokenAudienceMustNameTheToolsServer) {
+  // No `servers:` registry: a server accepts tokens for its own id.
+  Chain chain = Delegated("alice", "internal", {"contacts:read", "hr:read"});
+  chain.amr = {"otp"};
+  chain.token_audiences.push_back({v1::LINK_CLIENT, {"other", "crm"}});
+  EXPECT_EQ(MustCheck(chain, "crm.search_contacts").effect, v1::EFFECT_ALLOW);
+  Decision hr = MustCheck(chain, "hr.get_salary");
+  EXPECT_EQ(hr.effect, v1::EFFECT_DENY);
+  EXPECT_THAT(Codes(hr), ElementsAre("TOKEN_AUDIENCE_MISMATCH"));
+  EXPECT_EQ(hr.reasons[0].link, v1::LINK_CLIENT);
+  EXPECT_THAT(hr.reasons[0].message, HasSubstr("\"hr\""));
+
+  auto by_server = FilterTools(*snapshot_, chain, {"hr", {}});
+  ASSERT_TRUE(by_server.ok());
+  EXPECT_THAT(*by_server, IsEmpty());
+  auto by_ids = FilterTools(*snapshot_, chain,
+                            {"", {"hr.get_salary", "crm.search_contacts"}});
+  ASSERT_TRUE(by_ids.ok());
+  ASSERT_EQ(by_ids->size(), 1u);
+  EXPECT_EQ(snapshot_->tools()[(*by_ids)[0].tool].id, "crm.search_contacts");
+
+  // Every token of the chain must have been issued for the server.
+  chain.token_audiences.push_back({v1::LINK_AGENT, {"hr"}});
+  EXPECT_THAT(Codes(MustCheck(chain, "crm.search_contacts")),
+              ElementsAre("TOKEN_AUDIENCE_MISMATCH"));
+  EXPECT_EQ(MustCheck(chain, "crm.search_contacts").reasons[0].link,
+            v1::LINK_AGENT);
+}
+
 }  // namespace
 }  // namespace pdp

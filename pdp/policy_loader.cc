@@ -271,7 +271,8 @@ void FileReader::ReadDocument(const YAML::Node& root) {
   if (!root.IsMap()) {
     Error(root,
           "a policy file must be a mapping of top-level keys (tools, roles, "
-          "agents, clients, services, users, deny, scopes, data_classes)");
+          "agents, clients, servers, services, users, deny, scopes, "
+          "data_classes)");
     return;
   }
 
@@ -330,7 +331,17 @@ void FileReader::ReadDocument(const YAML::Node& root) {
        }},
       PDP_LIST_FIELD(v1::Client, "scopes", mutable_scopes),
       PDP_LIST_FIELD(v1::Client, "redirect_uris", mutable_redirect_uris),
+      {"require_bound_tokens",
+       [this](const YAML::Node& n, v1::Client* c) {
+         ReadBool(n, "require_bound_tokens",
+                  [c](bool v) { c->set_require_bound_tokens(v); });
+       }},
       PDP_STRING_FIELD(v1::Client, "description", set_description),
+  };
+  const std::vector<Field<v1::Server>> server_fields = {
+      PDP_ID_FIELD(v1::Server),
+      PDP_LIST_FIELD(v1::Server, "audiences", mutable_audiences),
+      PDP_STRING_FIELD(v1::Server, "description", set_description),
   };
   const std::vector<Field<v1::Service>> service_fields = {
       PDP_ID_FIELD(v1::Service),
@@ -438,6 +449,11 @@ void FileReader::ReadDocument(const YAML::Node& root) {
        [&](const YAML::Node& n, B* b) {
          ReadList<v1::Client>(n, "clients", client_fields,
                               [b] { return b->add_clients(); });
+       }},
+      {"servers",
+       [&](const YAML::Node& n, B* b) {
+         ReadList<v1::Server>(n, "servers", server_fields,
+                              [b] { return b->add_servers(); });
        }},
       {"services",
        [&](const YAML::Node& n, B* b) {

@@ -4,11 +4,23 @@
 #include <string>
 #include <vector>
 
+#include "pdp/decision.h"
+
 namespace pdp {
+
+// The audiences one verified token of a chain was issued for: a tool is
+// decided for this chain only if its server accepts one of them.
+struct TokenAudience {
+  v1::Link link = v1::LINK_UNSPECIFIED;  // The link the token speaks for.
+  std::vector<std::string> audiences;
+};
 
 // One request's identities: a delegated chain (user_id and client_id, with an
 // optional agent_id) or a service chain (service_id alone). The evaluator
 // refuses anything else with InvalidArgument.
+//
+// Identities may come from verified tokens (pdp/chain_tokens.h), which also
+// fill the token_* members; a chain built from asserted ids leaves them empty.
 struct Chain {
   std::string user_id;
   // Roles asserted by the caller. When non-empty they replace the user's
@@ -21,6 +33,11 @@ struct Chain {
   std::string agent_id;
   std::string service_id;
   bool autonomous = false;  // No human in the loop. Services always are.
+  // Problems found verifying the chain's tokens: each is a DENY reason of
+  // every decision for this chain. A rejected token fills no identity.
+  std::vector<Reason> token_problems;
+  // One entry per verified token.
+  std::vector<TokenAudience> token_audiences;
 };
 
 enum class Action { kCall, kSee };

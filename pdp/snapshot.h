@@ -54,7 +54,10 @@ class Snapshot {
     std::string id;
     v1::ClientTrust trust = v1::CLIENT_TRUST_UNTRUSTED;
     Bitset scopes;  // The registered ceiling, over scope indices.
+    // Absolute URIs, validated by the compiler; compared byte for byte.
     std::vector<std::string> redirect_uris;
+    // Access tokens must be sender-constrained (carry `cnf`).
+    bool require_bound_tokens = false;
   };
   struct Service {
     std::string id;
@@ -83,10 +86,15 @@ class Snapshot {
     std::optional<v1::ClientTrust> client_trust_below;
     std::optional<bool> autonomous;
   };
+  // An MCP server: the prefix of some tools' ids. Every server has tools.
   struct Server {
     std::string id;
     int begin = 0;  // Tool index range [begin, end).
     int end = 0;
+    // The token audiences (RFC 8707 resource URIs) accepted for its tools:
+    // those declared under `servers:`, or {id} when none are declared.
+    // No audience belongs to two servers.
+    std::vector<std::string> audiences;
   };
 
   // Finders return -1 when the id is not in the policy.

@@ -266,6 +266,8 @@ void RandomNode(Rng& rng, int depth, int indent, std::string* out) {
                                                  "autonomous",
                                                  "trust",
                                                  "redirect_uris",
+                                                 "require_bound_tokens",
+                                                 "audiences",
                                                  "roles",
                                                  "attributes",
                                                  "when",
