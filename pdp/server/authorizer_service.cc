@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "pdp/client_request.h"
 #include "pdp/evaluator.h"
 #include "pdp/names.h"
 #include "pdp/server/status.h"
@@ -75,12 +76,14 @@ AuthorizerService::AuthorizerService(const ActivePolicy& policy,
                                      const CallerAuth& auth,
                                      const ServerConfig::Limits& limits,
                                      DecisionLog* log,
-                                     const UserSource* directory)
+                                     const UserSource* directory,
+                                     const TokenTrust& tokens)
     : policy_(policy),
       auth_(auth),
       limits_(limits),
       log_(log),
       directory_(directory),
+      tokens_(tokens),
       id_prefix_(RandomPrefix()) {}
 
 std::string AuthorizerService::NextDecisionId() {
@@ -89,6 +92,16 @@ std::string AuthorizerService::NextDecisionId() {
                 static_cast<unsigned long long>(
                     next_id_.fetch_add(1, std::memory_order_relaxed)));
   return absl::StrCat(id_prefix_, "-", hex);
+}
+
+absl::StatusOr<Chain> AuthorizerService::WithTokens(
+    const Snapshot& snapshot, const v1::IdentityChain& proto,
+    Chain chain) const {
+  const ChainTokens tokens = TokensFromProto(proto);
+  if (tokens.empty()) return chain;
+  const TokenTrust::Current trust = tokens_.current();
+  return ApplyTokens(snapshot, *trust.verifier, *trust.settings, tokens,
+                     std::move(chain), absl::Now());
 }
 
 grpc::ServerUnaryReactor* AuthorizerService::Check(
@@ -115,6 +128,15 @@ grpc::ServerUnaryReactor* AuthorizerService::FilterTools(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* AuthorizerService::CheckClientRequest(
+    grpc::CallbackServerContext* context,
+    const v1::CheckClientRequestRequest* request,
+    v1::CheckClientRequestResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(DoCheckClientRequest(*context, *request, *response));
+  return reactor;
+}
+
 grpc::Status AuthorizerService::DoCheck(grpc::CallbackServerContext& context,
                                         const v1::CheckRequest& request,
                                         v1::CheckResponse& response) {
@@ -126,8 +148,11 @@ grpc::Status AuthorizerService::DoCheck(grpc::CallbackServerContext& context,
   if (snapshot == nullptr) return NoPolicy();
   if (PastDeadline(context)) return DeadlineExceeded();
 
-  const Request req =
-      FromProto(request, caller->Has(Permission::kAssertRoles));
+  Request req = FromProto(request, caller->Has(Permission::kAssertRoles));
+  absl::StatusOr<Chain> chain =
+      WithTokens(*snapshot, request.chain(), std::move(req.chain));
+  if (!chain.ok()) return ToGrpcStatus(chain.status());
+  req.chain = *std::move(chain);
   absl::StatusOr<Decision> decision = pdp::Check(*snapshot, req, directory_);
   if (!decision.ok()) return ToGrpcStatus(decision.status());
   v1::Decision* out = response.mutable_decision();
@@ -161,8 +186,18 @@ grpc::Status AuthorizerService::DoBatchCheck(
   const bool may_assert = caller->Has(Permission::kAssertRoles);
   std::vector<Request> requests;
   requests.reserve(request.checks_size());
-  for (const v1::CheckRequest& check : request.checks()) {
-    requests.push_back(FromProto(check, may_assert));
+  for (int i = 0; i < request.checks_size(); ++i) {
+    const v1::CheckRequest& check = request.checks(i);
+    Request req = FromProto(check, may_assert);
+    absl::StatusOr<Chain> chain =
+        WithTokens(*snapshot, check.chain(), std::move(req.chain));
+    if (!chain.ok()) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("checks[", i, "]: ", chain.status().message()));
+    }
+    req.chain = *std::move(chain);
+    requests.push_back(std::move(req));
   }
   for (size_t i = 0; i < requests.size(); ++i) {
     if (i % 64 == 0 && PastDeadline(context)) return DeadlineExceeded();
@@ -206,8 +241,11 @@ grpc::Status AuthorizerService::DoFilterTools(
   if (snapshot == nullptr) return NoPolicy();
   if (PastDeadline(context)) return DeadlineExceeded();
 
-  const Chain chain =
-      FromProto(request.chain(), caller->Has(Permission::kAssertRoles));
+  absl::StatusOr<Chain> resolved = WithTokens(
+      *snapshot, request.chain(),
+      FromProto(request.chain(), caller->Has(Permission::kAssertRoles)));
+  if (!resolved.ok()) return ToGrpcStatus(resolved.status());
+  const Chain& chain = *resolved;
   absl::StatusOr<std::vector<VisibleTool>> visible =
       pdp::FilterTools(*snapshot, chain, FromProto(request), directory_);
   if (!visible.ok()) return ToGrpcStatus(visible.status());
@@ -224,6 +262,25 @@ grpc::Status AuthorizerService::DoFilterTools(
     record.latency_us = MicrosSince(start);
     log_->Append(std::move(record));
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status AuthorizerService::DoCheckClientRequest(
+    grpc::CallbackServerContext& context,
+    const v1::CheckClientRequestRequest& request,
+    v1::CheckClientRequestResponse& response) {
+  absl::StatusOr<CallerAuth::Caller> caller =
+      auth_.Authorize(context, Permission::kCheck);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (request.client_id().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "client_id is empty");
+  }
+  std::shared_ptr<const Snapshot> snapshot = policy_.Get();
+  if (snapshot == nullptr) return NoPolicy();
+  if (PastDeadline(context)) return DeadlineExceeded();
+  ToProto(*snapshot, pdp::CheckClientRequest(*snapshot, FromProto(request)),
+          &response);
   return grpc::Status::OK;
 }
 

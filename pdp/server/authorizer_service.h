@@ -5,10 +5,14 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "pdp/active_policy.h"
+#include "pdp/request.h"
+#include "pdp/snapshot.h"
 #include "pdp/server/caller_auth.h"
 #include "pdp/server/config.h"
 #include "pdp/server/decision_log.h"
+#include "pdp/server/token_trust.h"
 #include "pdp/user_source.h"
 #include "pdp/v1/authorizer.grpc.pb.h"
 
@@ -22,10 +26,11 @@ namespace pdp::server {
 class AuthorizerService final : public v1::Authorizer::CallbackService {
  public:
   // `log` may be null (no decision log); `directory` may be null (users
-  // come from the policy alone).
+  // come from the policy alone). Chains carrying tokens are verified with
+  // `tokens`.
   AuthorizerService(const ActivePolicy& policy, const CallerAuth& auth,
                     const ServerConfig::Limits& limits, DecisionLog* log,
-                    const UserSource* directory);
+                    const UserSource* directory, const TokenTrust& tokens);
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
                                   const v1::CheckRequest* request,
@@ -38,6 +43,12 @@ class AuthorizerService final : public v1::Authorizer::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::FilterToolsRequest* request,
       v1::FilterToolsResponse* response) override;
+  // Needs the caller's `check` permission. INVALID_ARGUMENT when client_id
+  // is empty; a refusal is an OK response with allowed false.
+  grpc::ServerUnaryReactor* CheckClientRequest(
+      grpc::CallbackServerContext* context,
+      const v1::CheckClientRequestRequest* request,
+      v1::CheckClientRequestResponse* response) override;
 
  private:
   grpc::Status DoCheck(grpc::CallbackServerContext& context,
@@ -49,6 +60,16 @@ class AuthorizerService final : public v1::Authorizer::CallbackService {
   grpc::Status DoFilterTools(grpc::CallbackServerContext& context,
                              const v1::FilterToolsRequest& request,
                              v1::FilterToolsResponse& response);
+  grpc::Status DoCheckClientRequest(
+      grpc::CallbackServerContext& context,
+      const v1::CheckClientRequestRequest& request,
+      v1::CheckClientRequestResponse& response);
+
+  // `chain`, the asserted ids of `proto`, completed from the tokens `proto`
+  // carries, if any. Returns InvalidArgument for a link given both ways.
+  absl::StatusOr<Chain> WithTokens(const Snapshot& snapshot,
+                                   const v1::IdentityChain& proto,
+                                   Chain chain) const;
 
   // A new, unique decision id.
   std::string NextDecisionId();
@@ -58,6 +79,7 @@ class AuthorizerService final : public v1::Authorizer::CallbackService {
   const ServerConfig::Limits limits_;
   DecisionLog* const log_;
   const UserSource* const directory_;
+  const TokenTrust& tokens_;
   const std::string id_prefix_;  // Random per process.
   std::atomic<uint64_t> next_id_{0};
 };

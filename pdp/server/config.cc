@@ -29,6 +29,7 @@ constexpr PermissionWord kPermissions[] = {
     {Permission::kAdmin, "admin"},
     {Permission::kDirectory, "directory"},
     {Permission::kAssertRoles, "assert_roles"},
+    {Permission::kReadBundles, "read_bundles"},
 };
 
 // Reads one config file, collecting every error as "file:line: sentence".
@@ -149,7 +150,8 @@ void ConfigReader::Callers(const YAML::Node& node, ServerConfig* config) {
         Error(item["permissions"], absl::StrCat(prefix, ".permissions"),
               absl::StrCat("has \"", word,
                            "\", which is not a permission; expected: check, "
-                           "filter, admin, directory, assert_roles"));
+                           "filter, admin, directory, assert_roles, "
+                           "read_bundles"));
         continue;
       }
       grant.permissions.push_back(it->permission);
@@ -201,6 +203,17 @@ void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
                                           &c->store.user_cache_entries)}});
         }},
        {"trusted_keys", [this, c](const YAML::Node& n) { TrustedKeys(n, c); }},
+       {"bootstrap_peers", Strings("bootstrap_peers", &c->bootstrap_peers)},
+       {"tokens",
+        [this, c](const YAML::Node& n) {
+          Map(n, "tokens",
+              {{"settings", String("tokens.settings", &c->tokens.settings)},
+               {"cache_entries",
+                Int("tokens.cache_entries", &c->tokens.cache_entries)},
+               {"reload_interval_seconds",
+                Int("tokens.reload_interval_seconds",
+                    &c->tokens.reload_interval_seconds)}});
+        }},
        {"callers", [this, c](const YAML::Node& n) { Callers(n, c); }},
        {"ip_allowlist", Strings("ip_allowlist", &c->ip_allowlist)},
        {"limits",
@@ -298,6 +311,8 @@ absl::Status ApplyFlag(absl::string_view name, absl::string_view value,
     config->tls.key = std::string(value);
   } else if (name == "tls-client-ca") {
     config->tls.client_ca = std::string(value);
+  } else if (name == "token-settings") {
+    config->tokens.settings = std::string(value);
   } else if (name == "decision-log") {
     config->decision_log.path = std::string(value);
   } else if (name == "ip-allowlist") {
@@ -355,12 +370,38 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
                                     "\""));
     }
   }
+  for (size_t i = 0; i < config.bootstrap_peers.size(); ++i) {
+    const std::string& peer = config.bootstrap_peers[i];
+    const size_t colon = peer.rfind(':');
+    uint32_t port = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(peer.substr(colon + 1), &port) || port == 0 ||
+        port > 65535) {
+      errors.push_back(absl::StrCat("\"bootstrap_peers[", i, "]\": \"", peer,
+                                    "\" is not host:port"));
+    }
+  }
+  if (!config.bootstrap_peers.empty() && config.store.path.empty()) {
+    errors.push_back(
+        "\"bootstrap_peers\" needs a \"store\": a fetched bundle is stored");
+  }
   if (config.limits.max_message_bytes <= 0 ||
       config.limits.max_batch_checks <= 0 ||
       config.limits.max_filter_tools <= 0 ||
       config.limits.max_directory_users <= 0 ||
       config.store.user_cache_entries <= 0) {
     errors.push_back("\"limits\" must all be positive");
+  }
+  if (config.tokens.cache_entries <= 0 ||
+      config.tokens.reload_interval_seconds <= 0) {
+    errors.push_back(
+        "\"tokens.cache_entries\" and \"tokens.reload_interval_seconds\" "
+        "must be positive");
+  }
+  if (!config.tokens.settings.empty() &&
+      !std::ifstream(config.tokens.settings)) {
+    errors.push_back(absl::StrCat("\"tokens.settings\": cannot read \"",
+                                  config.tokens.settings, "\""));
   }
   if (config.decision_log.queue_capacity <= 0) {
     errors.push_back("\"decision_log.queue_capacity\" must be positive");

@@ -12,10 +12,18 @@
 namespace pdp::server {
 
 // What a caller may do. Each RPC needs one; asserting user roles needs
-// kAssertRoles on top of kCheck or kFilter.
-enum class Permission { kCheck, kFilter, kAdmin, kDirectory, kAssertRoles };
+// kAssertRoles on top of kCheck or kFilter. kReadBundles allows only
+// PolicyAdmin.GetBundle: what replicas grant each other to bootstrap.
+enum class Permission {
+  kCheck,
+  kFilter,
+  kAdmin,
+  kDirectory,
+  kAssertRoles,
+  kReadBundles,
+};
 
-// "check", "filter", "admin", "directory", "assert_roles".
+// "check", "filter", "admin", "directory", "assert_roles", "read_bundles".
 absl::string_view PermissionName(Permission permission);
 
 // The permissions of the callers whose identity matches `identity`, a SPIFFE
@@ -65,6 +73,30 @@ struct ServerConfig {
   };
   std::vector<TrustedKey> trusted_keys;
 
+  // Peer replicas, "host:port", that a server whose store has no active
+  // bundle asks for theirs at start (PolicyAdmin.GetBundle over mTLS with
+  // this server's own certificate, which needs client-auth usage and the
+  // `read_bundles` permission at the peers; the peers' certificates must
+  // chain to tls.client_ca and name the host). Every address a host
+  // resolves to is asked, this server's own skipped. The bundle goes through
+  // the push path (signature against trusted_keys, compile, store,
+  // activate); retried with backoff in the background until one is active.
+  // Needs a store. Empty: wait for a push.
+  std::vector<std::string> bootstrap_peers;
+
+  // Verifying the tokens a chain may carry instead of asserted ids.
+  struct Tokens {
+    // The token settings file: trusted issuers and their JWK sets, clock
+    // skew, maximum lifetimes (docs/operations.md). Re-read when it or a
+    // JWK set file changes. Empty: no issuer is trusted, every token is
+    // refused (ISSUER_UNTRUSTED).
+    std::string settings;
+    // Verified tokens kept, keyed by hash; about twice a token's size each.
+    int cache_entries = 20000;
+    // How often the settings and JWK set files are checked for changes.
+    int reload_interval_seconds = 10;
+  } tokens;
+
   // First match wins. With `insecure`, every caller is "anonymous"; when no
   // grant matches "anonymous" it may check and filter.
   std::vector<CallerGrant> callers;
@@ -94,7 +126,8 @@ absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view file,
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 
 // Overrides one setting from a command-line flag: "listen", "insecure",
-// "policy", "store", "tls-cert", "tls-key", "tls-client-ca", "decision-log",
+// "policy", "store", "tls-cert", "tls-key", "tls-client-ca",
+// "token-settings", "decision-log",
 // "ip-allowlist" (comma-separated). Returns InvalidArgument for an unknown
 // flag or a bad value.
 absl::Status ApplyFlag(absl::string_view name, absl::string_view value,

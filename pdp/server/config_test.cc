@@ -32,6 +32,10 @@ limits:
 decision_log:
   path: /var/log/pdp/decisions.jsonl
   queue_capacity: 100
+tokens:
+  settings: /etc/pdp/tokens.yaml
+  cache_entries: 500
+  reload_interval_seconds: 3
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->listen, "0.0.0.0:9443");
@@ -50,6 +54,9 @@ decision_log:
   EXPECT_EQ(config->limits.max_filter_tools, 20);
   EXPECT_EQ(config->decision_log.path, "/var/log/pdp/decisions.jsonl");
   EXPECT_EQ(config->decision_log.queue_capacity, 100);
+  EXPECT_EQ(config->tokens.settings, "/etc/pdp/tokens.yaml");
+  EXPECT_EQ(config->tokens.cache_entries, 500);
+  EXPECT_EQ(config->tokens.reload_interval_seconds, 3);
 }
 
 TEST(ConfigTest, EveryErrorNamesFileLineAndKey) {
@@ -90,6 +97,8 @@ TEST(ConfigTest, FlagsOverride) {
   ASSERT_TRUE(ApplyFlag("insecure", "", &config).ok());
   ASSERT_TRUE(ApplyFlag("policy", "p", &config).ok());
   ASSERT_TRUE(ApplyFlag("ip-allowlist", "127.0.0.0/8, ::1", &config).ok());
+  ASSERT_TRUE(ApplyFlag("token-settings", "tokens.yaml", &config).ok());
+  EXPECT_EQ(config.tokens.settings, "tokens.yaml");
   EXPECT_EQ(config.listen, "127.0.0.1:0");
   EXPECT_TRUE(config.insecure);
   EXPECT_EQ(config.policy, "p");
@@ -130,6 +139,37 @@ TEST(ConfigTest, BadAllowlistIsRefused) {
   config.listen = "127.0.0.1:0";
   config.ip_allowlist = {"10.0.0.0/8", "10.0.0.0/33"};
   EXPECT_THAT(ValidateServerConfig(config).message(), HasSubstr("10.0.0.0/33"));
+}
+
+TEST(ConfigTest, BootstrapPeersAndReadBundles) {
+  absl::StatusOr<ServerConfig> config = ParseServerConfig("server.yaml", R"(
+store:
+  path: /var/lib/pdp/store
+bootstrap_peers: ["pdp-headless.pdp.svc.cluster.local:8443", "[fd00::5]:8443"]
+callers:
+  - identity: spiffe://acme.example/ns/pdp/sa/pdp-server
+    permissions: [read_bundles]
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->bootstrap_peers,
+              ElementsAre("pdp-headless.pdp.svc.cluster.local:8443",
+                          "[fd00::5]:8443"));
+  ASSERT_EQ(config->callers.size(), 1u);
+  EXPECT_THAT(config->callers[0].permissions,
+              ElementsAre(Permission::kReadBundles));
+  EXPECT_EQ(PermissionName(Permission::kReadBundles), "read_bundles");
+
+  ServerConfig bad;
+  bad.insecure = true;
+  bad.bootstrap_peers = {"pdp-headless", "peer:0"};
+  absl::Status status = ValidateServerConfig(bad);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("\"bootstrap_peers[0]\": \"pdp-headless\" is not "
+                        "host:port"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("\"bootstrap_peers[1]\""));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("\"bootstrap_peers\" needs a \"store\""));
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 //
 //   pdp-server --config FILE [--listen HOST:PORT] [--insecure] [--policy DIR]
 //              [--tls-cert F --tls-key F --tls-client-ca F]
-//              [--decision-log PATH|-] [--ip-allowlist CIDR,...]
-//              [--port-file FILE]
+//              [--token-settings FILE] [--decision-log PATH|-]
+//              [--ip-allowlist CIDR,...] [--port-file FILE]
 //
 // Flags override the config file (docs/operations.md). SIGTERM or SIGINT
 // drains calls in flight, then exits 0.
@@ -27,8 +27,9 @@ namespace {
 constexpr char kUsage[] =
     "usage: pdp-server [--config FILE] [--listen HOST:PORT] [--insecure]\n"
     "                  [--policy DIR] [--tls-cert FILE --tls-key FILE\n"
-    "                  --tls-client-ca FILE] [--decision-log PATH|-]\n"
-    "                  [--ip-allowlist CIDR,...] [--port-file FILE]\n"
+    "                  --tls-client-ca FILE] [--token-settings FILE]\n"
+    "                  [--decision-log PATH|-] [--ip-allowlist CIDR,...]\n"
+    "                  [--port-file FILE]\n"
     "\n"
     "Serves pdp.v1.Authorizer, grpc.health.v1.Health and server reflection.\n"
     "mTLS unless --insecure (loopback only). Flags override the config file;\n"

@@ -3,7 +3,11 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "pdp/evaluator.h"
+#include "pdp/explain.h"
 #include "pdp/server/serve_unary.h"
+#include "pdp/server/status.h"
+#include "pdp/server/translate.h"
 
 namespace pdp::server {
 grpc::ServerUnaryReactor* PolicyAdminService::PushBundle(
@@ -86,6 +90,72 @@ grpc::ServerUnaryReactor* PolicyAdminService::Activate(
     response->set_activated_unix_micros(active->activated_unix_micros);
     return absl::OkStatus();
   });
+}
+
+grpc::ServerUnaryReactor* PolicyAdminService::Explain(
+    grpc::CallbackServerContext* context, const v1::ExplainRequest* request,
+    v1::ExplainResponse* response) {
+  return ServeUnary(
+      context, auth_, Permission::kAdmin,
+      [&](const CallerAuth::Caller& caller) -> absl::Status {
+        std::shared_ptr<const Snapshot> snapshot = policy_.Get();
+        if (snapshot == nullptr) {
+          return absl::UnavailableError(
+              "no policy is active on this server; it decides nothing until "
+              "one is");
+        }
+        const Request check = FromProto(
+            request->check(), caller.Has(Permission::kAssertRoles));
+        absl::StatusOr<Decision> decision = Check(*snapshot, check, users_);
+        if (!decision.ok()) return decision.status();
+        ToProto(*snapshot, *decision, response->mutable_decision());
+        response->set_policy_version(snapshot->version());
+        ExplainOptions options;
+        options.source_dir = request->source_dir();
+        options.users = users_;
+        ToProto(pdp::Explain(*snapshot, check, *decision, options), response);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* PolicyAdminService::GetBundle(
+    grpc::CallbackServerContext* context, const v1::GetBundleRequest* request,
+    v1::SignedBundle* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<CallerAuth::Caller> caller =
+      auth_.Authorize(*context, Permission::kReadBundles);
+  if (!caller.ok()) {
+    absl::StatusOr<CallerAuth::Caller> admin =
+        auth_.Authorize(*context, Permission::kAdmin);
+    if (admin.ok()) caller = std::move(admin);
+  }
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  uint64_t version = request->version();
+  if (version == 0) {
+    absl::StatusOr<std::optional<cache::Store::ActiveBundle>> active =
+        store_.GetActive();
+    if (!active.ok()) {
+      reactor->Finish(ToGrpcStatus(active.status()));
+      return reactor;
+    }
+    if (!active->has_value()) {
+      reactor->Finish(ToGrpcStatus(
+          absl::NotFoundError("no stored bundle is active on this server")));
+      return reactor;
+    }
+    version = (*active)->version;
+  }
+  absl::StatusOr<v1::SignedBundle> bundle = store_.GetBundle(version);
+  if (bundle.ok()) {
+    std::cerr << "pdp-server: bundle version " << version << " fetched by "
+              << caller->identity << "\n";
+    *response = *std::move(bundle);
+  }
+  reactor->Finish(ToGrpcStatus(bundle.status()));
+  return reactor;
 }
 
 }  // namespace pdp::server

@@ -7,23 +7,30 @@
 #include "pdp/active_policy.h"
 #include "pdp/server/bundle_manager.h"
 #include "pdp/server/caller_auth.h"
+#include "pdp/user_source.h"
 #include "pdp/v1/admin.grpc.pb.h"
 
 namespace pdp::server {
 
-// pdp.v1.PolicyAdmin (permission `admin`) on a BundleManager.
+// pdp.v1.PolicyAdmin on a BundleManager: every RPC needs `admin`, except
+// GetBundle, which `read_bundles` also allows (replicas bootstrapping from a
+// peer).
 // Thread-safe. The referenced objects must outlive the service.
 class PolicyAdminService final : public v1::PolicyAdmin::CallbackService {
  public:
   // `dropped_decisions` reports the decision log's drops for GetStatus.
+  // `users` is the directory Explain resolves users in first, as the
+  // Authorizer does; nullptr for none.
   PolicyAdminService(BundleManager& bundles, const cache::Store& store,
                      const ActivePolicy& policy, const CallerAuth& auth,
-                     std::function<uint64_t()> dropped_decisions)
+                     std::function<uint64_t()> dropped_decisions,
+                     const UserSource* users = nullptr)
       : bundles_(bundles),
         store_(store),
         policy_(policy),
         auth_(auth),
-        dropped_decisions_(std::move(dropped_decisions)) {}
+        dropped_decisions_(std::move(dropped_decisions)),
+        users_(users) {}
 
   grpc::ServerUnaryReactor* PushBundle(
       grpc::CallbackServerContext* context,
@@ -39,6 +46,14 @@ class PolicyAdminService final : public v1::PolicyAdmin::CallbackService {
   grpc::ServerUnaryReactor* Activate(grpc::CallbackServerContext* context,
                                      const v1::ActivateRequest* request,
                                      v1::ActivateResponse* response) override;
+  // Decides as Authorizer.Check would for this caller, against the active
+  // policy and the directory, and explains it. Nothing is logged.
+  grpc::ServerUnaryReactor* Explain(grpc::CallbackServerContext* context,
+                                    const v1::ExplainRequest* request,
+                                    v1::ExplainResponse* response) override;
+  grpc::ServerUnaryReactor* GetBundle(grpc::CallbackServerContext* context,
+                                      const v1::GetBundleRequest* request,
+                                      v1::SignedBundle* response) override;
 
  private:
   BundleManager& bundles_;
@@ -46,6 +61,7 @@ class PolicyAdminService final : public v1::PolicyAdmin::CallbackService {
   const ActivePolicy& policy_;
   const CallerAuth& auth_;
   const std::function<uint64_t()> dropped_decisions_;
+  const UserSource* const users_;
 };
 
 }  // namespace pdp::server

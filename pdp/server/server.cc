@@ -120,13 +120,18 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
     if (!log.ok()) return log.status();
     server->log_ = *std::move(log);
   }
+  absl::StatusOr<std::unique_ptr<TokenTrust>> tokens =
+      TokenTrust::Start(config.tokens);
+  if (!tokens.ok()) return tokens.status();
+  server->tokens_ = *std::move(tokens);
   server->authorizer_ = std::make_unique<AuthorizerService>(
       server->policy_, *server->auth_, config.limits, server->log_.get(),
-      server->user_source_.get());
+      server->user_source_.get(), *server->tokens_);
   if (server->store_ != nullptr) {
     server->admin_ = std::make_unique<PolicyAdminService>(
         *server->bundles_, *server->store_, server->policy_, *server->auth_,
-        [self = server.get()] { return self->dropped_decisions(); });
+        [self = server.get()] { return self->dropped_decisions(); },
+        server->user_source_.get());
     server->directory_service_ = std::make_unique<DirectoryService>(
         *server->directory_, *server->auth_, config.limits);
   }
@@ -150,7 +155,56 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
         absl::StrCat("cannot listen on \"", config.listen, "\""));
   }
   server->Activate(std::move(snapshot));
+  if (absl::Status s = server->StartPeerBootstrap(config); !s.ok()) return s;
   return server;
+}
+
+absl::Status PdpServer::StartPeerBootstrap(const ServerConfig& config) {
+  if (config.bootstrap_peers.empty() || bundles_ == nullptr) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::optional<BundleManager::Active>> active =
+      bundles_->GetActive();
+  if (!active.ok()) return active.status();
+  if (active->has_value()) return absl::OkStatus();
+  PeerBootstrap::Options options;
+  options.peers = config.bootstrap_peers;
+  options.own_port = port_;
+  options.verify_host_name = !config.insecure;
+  options.credentials =
+      [config]() -> absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> {
+    if (config.insecure) return grpc::InsecureChannelCredentials();
+    grpc::SslCredentialsOptions tls;
+    const std::pair<const std::string*, std::string*> files[] = {
+        {&config.tls.client_ca, &tls.pem_root_certs},
+        {&config.tls.cert, &tls.pem_cert_chain},
+        {&config.tls.key, &tls.pem_private_key}};
+    for (const auto& [path, pem] : files) {
+      std::ifstream in(*path);
+      std::stringstream content;
+      content << in.rdbuf();
+      if (!in) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot read \"", *path, "\""));
+      }
+      *pem = content.str();
+    }
+    return grpc::SslCredentials(tls);
+  };
+  std::cerr << "pdp-server: the store has no active bundle; asking "
+            << config.bootstrap_peers.size()
+            << " bootstrap peer(s) for theirs\n";
+  bootstrap_ = PeerBootstrap::Start(
+      std::move(options),
+      [this](const v1::SignedBundle& bundle) {
+        return bundles_->Push(bundle).status();
+      },
+      [this] {
+        absl::StatusOr<std::optional<BundleManager::Active>> active =
+            bundles_->GetActive();
+        return active.ok() && active->has_value();
+      });
+  return absl::OkStatus();
 }
 
 PdpServer::~PdpServer() { Shutdown(absl::ZeroDuration()); }
@@ -169,6 +223,7 @@ void PdpServer::Shutdown(absl::Duration grace) {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  bootstrap_.reset();  // Stops asking peers before the store goes away.
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->Shutdown();
     server_->Shutdown(std::chrono::system_clock::now() +

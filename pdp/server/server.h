@@ -10,11 +10,13 @@
 #include "cache/user_directory.h"
 #include "pdp/active_policy.h"
 #include "pdp/server/authorizer_service.h"
+#include "pdp/server/token_trust.h"
 #include "pdp/server/caller_auth.h"
 #include "pdp/server/config.h"
 #include "pdp/server/bundle_manager.h"
 #include "pdp/server/decision_log.h"
 #include "pdp/server/directory_service.h"
+#include "pdp/server/peer_bootstrap.h"
 #include "pdp/server/policy_admin_service.h"
 
 namespace pdp::server {
@@ -55,8 +57,16 @@ class PdpServer {
   // Decisions the log dropped because its queue was full; 0 without a log.
   uint64_t dropped_decisions() const;
 
+  // Asking `bootstrap_peers` for a bundle, started when the store had no
+  // active bundle at start; nullptr otherwise.
+  const PeerBootstrap* bootstrap() const { return bootstrap_.get(); }
+
  private:
   PdpServer() = default;
+
+  // Starts bootstrap_ if the config lists peers and the store has no active
+  // bundle. Returns the store's error.
+  absl::Status StartPeerBootstrap(const ServerConfig& config);
 
   ActivePolicy policy_;
   std::unique_ptr<CallerAuth> auth_;
@@ -68,7 +78,9 @@ class PdpServer {
   std::unique_ptr<BundleManager> bundles_;
   std::unique_ptr<PolicyAdminService> admin_;
   std::unique_ptr<DirectoryService> directory_service_;
+  std::unique_ptr<PeerBootstrap> bootstrap_;  // Reset first by Shutdown().
 
+  std::unique_ptr<TokenTrust> tokens_;
   std::unique_ptr<AuthorizerService> authorizer_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

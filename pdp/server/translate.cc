@@ -18,6 +18,17 @@ Chain FromProto(const v1::IdentityChain& chain, bool may_assert_roles) {
   return out;
 }
 
+ChainTokens TokensFromProto(const v1::IdentityChain& chain) {
+  ChainTokens out;
+  out.access_token = chain.access_token();
+  out.agent_token = chain.agent_token();
+  out.service_token = chain.service_token();
+  out.client_certificate = chain.binding().client_certificate();
+  out.client_certificate_sha256 = chain.binding().client_certificate_sha256();
+  out.dpop_jkt = chain.binding().dpop_jkt();
+  return out;
+}
+
 Request FromProto(const v1::CheckRequest& request, bool may_assert_roles) {
   Request out;
   out.chain = FromProto(request.chain(), may_assert_roles);
@@ -33,18 +44,25 @@ ToolSelection FromProto(const v1::FilterToolsRequest& request) {
   return out;
 }
 
+namespace {
+
+void ToProto(const Reason& reason, v1::Reason* out) {
+  out->set_link(reason.link);
+  out->set_code(reason.code);
+  out->set_message(reason.message);
+  for (const std::string& scope : reason.missing_scopes) {
+    out->add_missing_scopes(scope);
+  }
+  out->set_rule_id(reason.rule_id);
+}
+
+}  // namespace
+
 void ToProto(const Snapshot& snapshot, const Decision& decision,
              v1::Decision* out) {
   out->set_effect(decision.effect);
   for (const Reason& reason : decision.reasons) {
-    v1::Reason* r = out->add_reasons();
-    r->set_link(reason.link);
-    r->set_code(reason.code);
-    r->set_message(reason.message);
-    for (const std::string& scope : reason.missing_scopes) {
-      r->add_missing_scopes(scope);
-    }
-    r->set_rule_id(reason.rule_id);
+    ToProto(reason, out->add_reasons());
   }
   for (std::string& name : snapshot.DataClassNames(decision.redact)) {
     out->add_redact(std::move(name));
@@ -66,6 +84,38 @@ void ToProto(const Snapshot& snapshot, const std::vector<VisibleTool>& tools,
     }
   }
   out->set_policy_version(snapshot.version());
+}
+
+ClientRequest FromProto(const v1::CheckClientRequestRequest& request) {
+  ClientRequest out;
+  out.client_id = request.client_id();
+  out.redirect_uri = request.redirect_uri();
+  out.scopes.assign(request.scopes().begin(), request.scopes().end());
+  out.code_challenge = request.code_challenge();
+  out.code_challenge_method = request.code_challenge_method();
+  return out;
+}
+
+void ToProto(const Snapshot& snapshot, const ClientRequestDecision& decision,
+             v1::CheckClientRequestResponse* out) {
+  out->set_allowed(decision.allowed);
+  for (const Reason& reason : decision.reasons) {
+    ToProto(reason, out->add_reasons());
+  }
+  for (const std::string& scope : decision.granted_scopes) {
+    out->add_granted_scopes(scope);
+  }
+  out->set_oauth_error(decision.oauth_error);
+  out->set_policy_version(snapshot.version());
+}
+
+void ToProto(const std::vector<ExplainLine>& lines, v1::ExplainResponse* out) {
+  for (const ExplainLine& line : lines) {
+    v1::ExplainLine* l = out->add_lines();
+    l->set_link(line.link);
+    l->set_depth(line.depth);
+    l->set_text(line.text);
+  }
 }
 
 }  // namespace pdp::server

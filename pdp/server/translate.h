@@ -3,9 +3,13 @@
 
 #include <vector>
 
+#include "pdp/chain_tokens.h"
+#include "pdp/client_request.h"
 #include "pdp/decision.h"
+#include "pdp/explain.h"
 #include "pdp/request.h"
 #include "pdp/snapshot.h"
+#include "pdp/v1/admin.pb.h"
 #include "pdp/v1/authorizer.pb.h"
 
 // The one place where API messages and engine types meet. Field checks are
@@ -15,6 +19,9 @@ namespace pdp::server {
 // `may_assert_roles`: whether the caller is trusted to assert user roles;
 // when not, asserted roles are dropped and the policy decides.
 Chain FromProto(const v1::IdentityChain& chain, bool may_assert_roles);
+
+// The tokens of a chain and their binding; empty() when it carries none.
+ChainTokens TokensFromProto(const v1::IdentityChain& chain);
 
 // ACTION_UNSPECIFIED is decided as a call, the stricter action.
 Request FromProto(const v1::CheckRequest& request, bool may_assert_roles);
@@ -26,6 +33,15 @@ void ToProto(const Snapshot& snapshot, const Decision& decision,
 
 void ToProto(const Snapshot& snapshot, const std::vector<VisibleTool>& tools,
              v1::FilterToolsResponse* out);
+
+ClientRequest FromProto(const v1::CheckClientRequestRequest& request);
+
+// Also sets the response's policy_version to the snapshot's.
+void ToProto(const Snapshot& snapshot, const ClientRequestDecision& decision,
+             v1::CheckClientRequestResponse* out);
+
+// PolicyAdmin.Explain: appends the lines to `out`.
+void ToProto(const std::vector<ExplainLine>& lines, v1::ExplainResponse* out);
 
 }  // namespace pdp::server
 
