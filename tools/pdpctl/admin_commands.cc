@@ -37,6 +37,9 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "pdp/v1/admin.grpc.pb.h"
 #include "pdp/v1/directory.grpc.pb.h"
+#include "tools/pdpctl/explain.h"
+#include "tools/pdpctl/render.h"
+#include "tools/pdpctl/replicas.h"
 
 namespace pdpctl {
 namespace {
@@ -281,6 +284,15 @@ std::vector<FlagSpec> ServerFlags(bool repeatable_server) {
   };
 }
 
+// push's flags: several servers, each host name expanded to its addresses.
+std::vector<FlagSpec> PushFlags() {
+  std::vector<FlagSpec> flags = ServerFlags(true);
+  flags.push_back({"no-resolve", Kind::kBool, "",
+                   "dial each --server as given (gRPC picks one address) "
+                   "instead of every address its host resolves to"});
+  return flags;
+}
+
 constexpr char kTlsHelp[] =
     "TLS: --ca FILE --cert FILE --key FILE [--server-name NAME] (mTLS, the\n"
     "default), or --insecure for a plaintext trial server.\n";
@@ -291,9 +303,20 @@ struct Connection {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   grpc::ChannelArguments channel_args;
   absl::Duration timeout = absl::Seconds(30);
+  bool server_name_given = false;  // --server-name: it is the TLS name.
 
   std::shared_ptr<grpc::Channel> Channel(const std::string& server) const {
     return grpc::CreateCustomChannel(server, credentials, channel_args);
+  }
+  // Dials the replica's address; TLS verifies its name (unless --server-name
+  // names another).
+  std::shared_ptr<grpc::Channel> Channel(const Replica& replica) const {
+    if (replica.tls_name.empty() || server_name_given) {
+      return Channel(replica.target());
+    }
+    grpc::ChannelArguments args = channel_args;
+    args.SetSslTargetNameOverride(replica.tls_name);
+    return grpc::CreateCustomChannel(replica.target(), credentials, args);
   }
   void SetDeadline(grpc::ClientContext* context) const {
     context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
@@ -362,6 +385,7 @@ int ConnectionFromArgs(absl::string_view command, const Args& args,
   connection->credentials = grpc::SslCredentials(options);
   if (args.Has("server-name")) {
     connection->channel_args.SetSslTargetNameOverride(args.Get("server-name"));
+    connection->server_name_given = true;
   }
   return kExitOk;
 }
@@ -442,23 +466,39 @@ int RunPush(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   int failed = 0;
+  int attempted = 0;
+  std::set<std::string> dialled;
   for (const std::string& server : connection.servers) {
-    auto stub = v1::PolicyAdmin::NewStub(connection.Channel(server));
-    grpc::ClientContext context;
-    connection.SetDeadline(&context);
-    v1::PushBundleResponse response;
-    grpc::Status status = stub->PushBundle(&context, request, &response);
-    if (status.ok()) {
-      out << server << ": active v" << response.active().metadata().version()
-          << "\n";
-    } else {
+    absl::StatusOr<std::vector<Replica>> replicas =
+        args.Has("no-resolve") ? std::vector<Replica>{{server, "", ""}}
+                               : ExpandServer(server, ResolveHost);
+    if (!replicas.ok()) {
+      ++attempted;
       ++failed;
-      out << server << ": FAILED " << Failure(status) << "\n";
+      out << server << ": FAILED UNAVAILABLE: " << replicas.status().message()
+          << "\n";
+      continue;
+    }
+    for (const Replica& replica : *replicas) {
+      if (!dialled.insert(replica.target()).second) continue;
+      ++attempted;
+      auto stub = v1::PolicyAdmin::NewStub(connection.Channel(replica));
+      grpc::ClientContext context;
+      connection.SetDeadline(&context);
+      v1::PushBundleResponse response;
+      grpc::Status status = stub->PushBundle(&context, request, &response);
+      if (status.ok()) {
+        out << replica.Label() << ": active v"
+            << response.active().metadata().version() << "\n";
+      } else {
+        ++failed;
+        out << replica.Label() << ": FAILED " << Failure(status) << "\n";
+      }
     }
   }
   if (failed > 0) {
-    err << "pdpctl push: " << failed << " of "
-        << Plural(connection.servers.size(), "server") << " failed\n";
+    err << "pdpctl push: " << failed << " of " << Plural(attempted, "replica")
+        << " failed\n";
     return kExitFailed;
   }
   return kExitOk;
@@ -944,7 +984,101 @@ std::vector<FlagSpec> WithJson(std::vector<FlagSpec> flags,
   return flags;
 }
 
+// ------------------------------------------------------ check --explain
+
+v1::CheckRequest CheckRequestOf(const pdp::Request& request) {
+  v1::CheckRequest out;
+  v1::IdentityChain* chain = out.mutable_chain();
+  chain->set_user_id(request.chain.user_id);
+  for (const std::string& role : request.chain.asserted_roles) {
+    chain->add_asserted_roles(role);
+  }
+  for (const std::string& amr : request.chain.amr) chain->add_amr(amr);
+  chain->set_client_id(request.chain.client_id);
+  for (const std::string& scope : request.chain.scopes) {
+    chain->add_scopes(scope);
+  }
+  chain->set_agent_id(request.chain.agent_id);
+  chain->set_service_id(request.chain.service_id);
+  chain->set_autonomous(request.chain.autonomous);
+  out.set_tool_id(request.tool_id);
+  out.set_action(request.action == pdp::Action::kSee ? v1::ACTION_SEE
+                                                     : v1::ACTION_CALL);
+  return out;
+}
+
+pdp::Decision DecisionOf(const v1::Decision& decision) {
+  pdp::Decision out;
+  out.effect = decision.effect();
+  for (const v1::Reason& reason : decision.reasons()) {
+    pdp::Reason r;
+    r.link = reason.link();
+    r.code = reason.code();
+    r.message = reason.message();
+    r.missing_scopes.assign(reason.missing_scopes().begin(),
+                            reason.missing_scopes().end());
+    r.rule_id = reason.rule_id();
+    out.reasons.push_back(std::move(r));
+  }
+  out.step_up = decision.step_up();
+  return out;
+}
+
 }  // namespace
+
+std::vector<FlagSpec> RemoteExplainFlags() {
+  std::vector<FlagSpec> flags = ServerFlags(false);
+  flags[0].help =
+      "with --explain: ask this PDP server (host:port) instead of compiling "
+      "--policy";
+  return flags;
+}
+
+int RunRemoteExplain(const Args& args, const pdp::Request& request,
+                     std::ostream& out, std::ostream& err) {
+  if (!args.Has("explain")) {
+    return UsageError("check",
+                      "--server is for --explain (a server explains to "
+                      "`admin` callers; pdpctl check decides offline)",
+                      err);
+  }
+  if (!args.positional().empty()) {
+    return UsageError("check",
+                      absl::StrCat("unexpected argument '",
+                                   args.positional().front(), "'"),
+                      err);
+  }
+  Connection connection;
+  if (int code = ConnectionFromArgs("check", args, false, &connection, err);
+      code != kExitOk) {
+    return code;
+  }
+  const std::string& server = connection.servers.front();
+  auto stub = v1::PolicyAdmin::NewStub(connection.Channel(server));
+  grpc::ClientContext context;
+  connection.SetDeadline(&context);
+  v1::ExplainRequest explain;
+  *explain.mutable_check() = CheckRequestOf(request);
+  explain.set_source_dir(args.Get("policy"));
+  v1::ExplainResponse response;
+  grpc::Status status = stub->Explain(&context, explain, &response);
+  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+    err << "pdpctl check: " << server << ": " << status.error_message()
+        << "\n";
+    return kExitUsage;
+  }
+  if (!status.ok()) return RpcFailed("check", server, status, err);
+  std::vector<pdp::ExplainLine> lines;
+  for (const v1::ExplainLine& line : response.lines()) {
+    lines.push_back({line.link(), line.depth(), line.text()});
+  }
+  out << DecisionText(request, DecisionOf(response.decision()),
+                      {response.decision().redact().begin(),
+                       response.decision().redact().end()},
+                      response.policy_version())
+      << RenderExplanation(lines);
+  return kExitOk;
+}
 
 std::vector<Command> AdminCommands() {
   std::vector<FlagSpec> users_flags = WithJson(
@@ -991,18 +1125,25 @@ std::vector<Command> AdminCommands() {
       },
       {
           "push",
-          "push FILE --server ADDR [--server ADDR ...] TLS",
+          "push FILE --server ADDR [--server ADDR ...] [--no-resolve] TLS",
           "push a signed bundle to PDP servers (PolicyAdmin.PushBundle)",
           absl::StrCat(
-              "Sends the bundle FILE (pdpctl bundle) to each server in turn.\n"
+              "Sends the bundle FILE (pdpctl bundle) to each replica in turn.\n"
+              "A --server whose host is a DNS name (e.g. a headless Service)\n"
+              "stands for every IPv4 and IPv6 address the name resolves to,\n"
+              "each pushed to once; TLS still verifies the certificate\n"
+              "against the name. A literal address is one replica;\n"
+              "--no-resolve dials every --server as given.\n"
               "A server verifies the signature, checks that the version is\n"
               "above its active one, compiles, stores and activates it.\n"
-              "Prints one line per server, \"ADDR: active vN\" or\n"
-              "\"ADDR: FAILED CODE: message\"; exits 0 only if every server\n"
-              "accepted the bundle, 1 otherwise.\n"
+              "Prints one line per replica, \"ADDR: active vN\" or\n"
+              "\"ADDR: FAILED CODE: message\", where ADDR is the --server,\n"
+              "followed by \" (ADDRESS:PORT)\" for an address its name\n"
+              "resolved to; exits 0 only if every replica accepted the\n"
+              "bundle, 1 otherwise (a name that does not resolve fails).\n"
               "\n",
               kTlsHelp),
-          ServerFlags(true),
+          PushFlags(),
           RunPush,
       },
       {

@@ -3,7 +3,11 @@
 // server on 127.0.0.1 (insecure, or mTLS with certificates made at test
 // time): the unit under test is pdpctl, so the fakes only record what they
 // receive and answer what the test tells them to.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -29,6 +33,7 @@
 #include "pdp/v1/directory.grpc.pb.h"
 #include "tests/testing/test_certs.h"
 #include "tools/pdpctl/commands.h"
+#include "tools/pdpctl/replicas.h"
 
 namespace pdpctl {
 namespace {
@@ -227,23 +232,55 @@ class FakeDirectory final : public v1::Directory::Service {
   std::vector<v1::DeleteUsersRequest> deletes_;
 };
 
-// Both fakes behind one gRPC server on 127.0.0.1, on a free port.
+// A port free on 127.0.0.1 just now (the kernel's choice for port 0).
+int FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+// Both fakes behind one gRPC server on 127.0.0.1, on a free port; with
+// `also_ipv6_loopback`, on [::1] at the same port too, so that every address
+// "localhost" resolves to reaches it.
 class FakeServer {
  public:
   explicit FakeServer(std::shared_ptr<grpc::ServerCredentials> credentials =
-                          grpc::InsecureServerCredentials()) {
+                          grpc::InsecureServerCredentials(),
+                      bool also_ipv6_loopback = false) {
     grpc::EnableDefaultHealthCheckService(true);
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", credentials, &port_);
-    builder.RegisterService(&admin_);
-    builder.RegisterService(&directory_);
-    server_ = builder.BuildAndStart();
+    if (also_ipv6_loopback) {
+      const int port = FreeLoopbackPort();
+      grpc::ServerBuilder builder;
+      builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), credentials,
+                               &port_);
+      builder.AddListeningPort(absl::StrCat("[::1]:", port), credentials,
+                               &ipv6_port_);
+      builder.RegisterService(&admin_);
+      builder.RegisterService(&directory_);
+      server_ = builder.BuildAndStart();
+    } else {
+      grpc::ServerBuilder builder;
+      builder.AddListeningPort("127.0.0.1:0", credentials, &port_);
+      builder.RegisterService(&admin_);
+      builder.RegisterService(&directory_);
+      server_ = builder.BuildAndStart();
+    }
     EXPECT_NE(server_, nullptr);
     EXPECT_GT(port_, 0);
   }
   ~FakeServer() { server_->Shutdown(); }
 
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  int port() const { return port_; }
   void SetServing(bool serving) {
     server_->GetHealthCheckService()->SetServingStatus(serving);
   }
@@ -254,6 +291,7 @@ class FakeServer {
   FakeAdmin admin_;
   FakeDirectory directory_;
   int port_ = 0;
+  int ipv6_port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };
 
@@ -436,7 +474,7 @@ TEST(PushTest, OneFailingReplicaFailsThePush) {
                           b.address() +
                               ": FAILED FAILED_PRECONDITION: version 3 is "
                               "not above the active 5"));
-  EXPECT_THAT(r.err, HasSubstr("1 of 2 servers failed"));
+  EXPECT_THAT(r.err, HasSubstr("1 of 2 replicas failed"));
   EXPECT_EQ(a.admin().pushes().size(), 1u);
   EXPECT_EQ(b.admin().pushes().size(), 1u);
 }
@@ -452,6 +490,55 @@ TEST(PushTest, UnreachableServerIsAFailedReplica) {
                      "--timeout", "5"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, StartsWith(dead + ": FAILED UNAVAILABLE: "));
+}
+
+// "localhost:PORT" stands for every address localhost resolves to (here
+// 127.0.0.1, and ::1 where the hosts file lists it): one push and one line
+// per address.
+TEST(PushTest, HostNameExpandsToEveryAddressItResolvesTo) {
+  const std::string file = MakeBundle(TempDir(), 7);
+  FakeServer server(grpc::InsecureServerCredentials(),
+                    /*also_ipv6_loopback=*/true);
+  absl::StatusOr<std::vector<std::string>> addresses = ResolveHost("localhost");
+  ASSERT_TRUE(addresses.ok()) << addresses.status();
+  const std::string name = absl::StrCat("localhost:", server.port());
+  std::vector<std::string> expected;
+  for (const std::string& address : *addresses) {
+    expected.push_back(absl::StrCat(
+        name, " (", address == "::1" ? "[::1]" : address, ":", server.port(),
+        "): active v7"));
+  }
+  Result r = Pdpctl({"push", file, "--server", name, "--insecure"});
+  EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_EQ(Lines(r.out), expected);
+  EXPECT_EQ(server.admin().pushes().size(), addresses->size());
+
+  // The same address twice (the name and the literal) is pushed to once.
+  r = Pdpctl({"push", file, "--server", name, "--server",
+              absl::StrCat((*addresses)[0] == "::1" ? "[::1]" : (*addresses)[0],
+                           ":", server.port()),
+              "--insecure"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(server.admin().pushes().size(), 2 * addresses->size());
+
+  // --no-resolve: the name as given, one push.
+  r = Pdpctl({"push", file, "--server", name, "--insecure", "--no-resolve"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, name + ": active v7\n");
+  EXPECT_EQ(server.admin().pushes().size(), 2 * addresses->size() + 1);
+}
+
+TEST(PushTest, NameThatDoesNotResolveIsAFailedReplica) {
+  const std::string file = MakeBundle(TempDir(), 1);
+  FakeServer server;
+  Result r = Pdpctl({"push", file, "--server", "no-such-host.invalid:8443",
+                     "--server", server.address(), "--insecure"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre(StartsWith("no-such-host.invalid:8443: FAILED "
+                                     "UNAVAILABLE: cannot resolve"),
+                          server.address() + ": active v1"));
+  EXPECT_THAT(r.err, HasSubstr("1 of 2 replicas failed"));
 }
 
 TEST(PushTest, RefusesBadFilesAndFlags) {
@@ -824,6 +911,36 @@ TEST(MtlsTest, PushOverMutualTls) {
               "--timeout", "10"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_EQ(server.admin().pushes().size(), 1u);
+
+  // A name's addresses are dialled, and the certificate is verified against
+  // the name: this one names only DNS:localhost, no IP address.
+  pdp::testcerts::IssueOptions localhost_options;
+  localhost_options.dns_sans = {"localhost"};
+  localhost_options.server = true;
+  absl::StatusOr<pdp::testcerts::KeyAndCert> localhost_cert =
+      ca->Issue(localhost_options);
+  ASSERT_TRUE(localhost_cert.ok());
+  grpc::SslServerCredentialsOptions localhost_tls(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  localhost_tls.pem_root_certs = ca->cert_pem();
+  localhost_tls.pem_key_cert_pairs.push_back(
+      {localhost_cert->key_pem, localhost_cert->cert_pem});
+  FakeServer named(grpc::SslServerCredentials(localhost_tls),
+                   /*also_ipv6_loopback=*/true);
+  const std::string name = absl::StrCat("localhost:", named.port());
+  argv = {"push", file, "--server", name};
+  argv.insert(argv.end(), tls.begin(), tls.end());
+  r = Pdpctl(argv);
+  EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_THAT(r.out, StartsWith(absl::StrCat(name, " (")));
+  EXPECT_THAT(r.out, Not(HasSubstr("FAILED")));
+  EXPECT_FALSE(named.admin().pushes().empty());
+  // Dialling the address alone, the certificate does not match.
+  argv = {"push", file, "--server", named.address()};
+  argv.insert(argv.end(), tls.begin(), tls.end());
+  r = Pdpctl(argv);
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_THAT(r.out, HasSubstr("FAILED UNAVAILABLE"));
 
   // A missing TLS file is a usage error, naming the flag.
   r = Pdpctl({"status", "--server", server.address(), "--ca", dir + "/none",

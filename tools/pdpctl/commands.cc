@@ -10,8 +10,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "pdp/client_request.h"
 #include "pdp/compiler.h"
 #include "pdp/evaluator.h"
+#include "pdp/names.h"
 #include "pdp/request.h"
 #include "pdp/snapshot.h"
 #include "tools/pdpctl/admin_commands.h"
@@ -19,6 +21,7 @@
 #include "tools/pdpctl/explain.h"
 #include "tools/pdpctl/policy_tests.h"
 #include "tools/pdpctl/render.h"
+#include "tools/pdpctl/token_commands.h"
 
 namespace pdpctl {
 
@@ -63,7 +66,7 @@ int NoDecision(absl::string_view command, const std::string& dir,
 
 // The flags that name an identity chain, shared by check and filter.
 std::vector<FlagSpec> ChainFlags() {
-  return {
+  std::vector<FlagSpec> flags = {
       {"policy", Kind::kValue, "DIR", "the policy directory (required)"},
       {"user", Kind::kValue, "ID",
        "the user of a delegated chain (with --client)"},
@@ -81,6 +84,8 @@ std::vector<FlagSpec> ChainFlags() {
       {"autonomous", Kind::kBool, "",
        "no human in the loop (services always are)"},
   };
+  for (FlagSpec& flag : TokenChainFlags()) flags.push_back(std::move(flag));
+  return flags;
 }
 
 pdp::Chain ChainFromArgs(const Args& args) {
@@ -110,7 +115,8 @@ int CheckCommonArgs(absl::string_view command, const Args& args,
   if (!args.Has("policy")) {
     return UsageError(command, "missing --policy DIR", err);
   }
-  if (absl::Status status = pdp::ValidateChain(chain); !status.ok()) {
+  if (absl::Status status = pdp::ValidateChain(chain);
+      !status.ok() && !HasTokenFlags(args)) {
     err << "pdpctl " << command << ": " << status.message() << "\n"
         << "give --user and --client (and optionally --agent), or --service "
            "alone\n";
@@ -170,6 +176,15 @@ int RunCheck(const Args& args, std::ostream& out, std::ostream& err) {
         "check",
         absl::StrCat("--action must be call or see, not '", action, "'"), err);
   }
+  if (args.Has("server")) {
+    if (HasTokenFlags(args)) {
+      return UsageError("check",
+                        "--server explains asserted ids; verify tokens "
+                        "offline (--policy) or with pdpctl token inspect",
+                        err);
+    }
+    return RunRemoteExplain(args, request, out, err);
+  }
   if (int code = CheckCommonArgs("check", args, request.chain, err);
       code != kExitOk) {
     return code;
@@ -178,6 +193,12 @@ int RunCheck(const Args& args, std::ostream& out, std::ostream& err) {
       LoadPolicy("check", args.Get("policy"), err);
   if (!snapshot.ok()) {
     return NoDecision("check", args.Get("policy"), snapshot.status(), err);
+  }
+  if (HasTokenFlags(args)) {
+    absl::StatusOr<pdp::Chain> chain = ChainWithTokens(
+        "check", args, **snapshot, std::move(request.chain), err);
+    if (!chain.ok()) return kExitUsage;
+    request.chain = *std::move(chain);
   }
   absl::StatusOr<pdp::Decision> decision = pdp::Check(**snapshot, request);
   if (!decision.ok()) {
@@ -196,7 +217,7 @@ int RunCheck(const Args& args, std::ostream& out, std::ostream& err) {
 }
 
 int RunFilter(const Args& args, std::ostream& out, std::ostream& err) {
-  const pdp::Chain chain = ChainFromArgs(args);
+  pdp::Chain chain = ChainFromArgs(args);
   if (args.Has("server") && args.Has("tools")) {
     return UsageError("filter", "give --server or --tools, not both", err);
   }
@@ -213,6 +234,12 @@ int RunFilter(const Args& args, std::ostream& out, std::ostream& err) {
     return NoDecision("filter", args.Get("policy"), loaded.status(), err);
   }
   const pdp::Snapshot& s = **loaded;
+  if (HasTokenFlags(args)) {
+    absl::StatusOr<pdp::Chain> resolved =
+        ChainWithTokens("filter", args, s, std::move(chain), err);
+    if (!resolved.ok()) return kExitUsage;
+    chain = *std::move(resolved);
+  }
 
   pdp::ToolSelection selection;
   FilterSelection shown;
@@ -266,6 +293,62 @@ int RunFilter(const Args& args, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+int RunClientRequest(const Args& args, std::ostream& out, std::ostream& err) {
+  constexpr absl::string_view kName = "client-request";
+  if (!args.positional().empty()) {
+    return UsageError(
+        kName,
+        absl::StrCat("unexpected argument '", args.positional().front(),
+                     "' (the policy directory is given with --policy DIR)"),
+        err);
+  }
+  if (!args.Has("policy")) return UsageError(kName, "missing --policy DIR", err);
+  if (!args.Has("client")) return UsageError(kName, "missing --client ID", err);
+  pdp::ClientRequest request;
+  request.client_id = args.Get("client");
+  request.redirect_uri = args.Get("redirect-uri");
+  request.scopes = args.GetList("scopes");
+  request.code_challenge = args.Get("code-challenge");
+  request.code_challenge_method = args.Get("code-challenge-method");
+  absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> snapshot =
+      LoadPolicy(kName, args.Get("policy"), err);
+  if (!snapshot.ok()) {
+    return NoDecision(kName, args.Get("policy"), snapshot.status(), err);
+  }
+  const pdp::ClientRequestDecision decision =
+      pdp::CheckClientRequest(**snapshot, request);
+  if (decision.allowed) {
+    out << "ALLOWED client " << request.client_id << "\n"
+        << "  granted scopes: "
+        << (decision.granted_scopes.empty()
+                ? "(none)"
+                : absl::StrJoin(decision.granted_scopes, " "))
+        << "\n";
+  } else {
+    out << "REFUSED client " << request.client_id << ": OAuth error "
+        << decision.oauth_error << "\n";
+    for (const pdp::Reason& reason : decision.reasons) {
+      out << "  " << pdp::ReasonCodeName(reason.code) << " — "
+          << reason.message << "\n";
+    }
+  }
+  out << "policy version " << (*snapshot)->version() << "\n";
+  return decision.allowed ? kExitOk : kExitFailed;
+}
+
+std::vector<FlagSpec> ClientRequestFlags() {
+  return {
+      {"policy", Kind::kValue, "DIR", "the policy directory (required)"},
+      {"client", Kind::kValue, "ID", "the client_id (required)"},
+      {"redirect-uri", Kind::kValue, "URI", "the redirect_uri"},
+      {"scopes", Kind::kList, "S,...",
+       "the requested scopes; none asks for the client's whole ceiling"},
+      {"code-challenge", Kind::kValue, "C", "the PKCE code_challenge"},
+      {"code-challenge-method", Kind::kValue, "M",
+       "the PKCE code_challenge_method (S256 is required)"},
+  };
+}
+
 std::vector<FlagSpec> CheckFlags() {
   std::vector<FlagSpec> flags = ChainFlags();
   flags.push_back(
@@ -275,6 +358,7 @@ std::vector<FlagSpec> CheckFlags() {
   flags.push_back({"json", Kind::kBool, "", "print the decision as JSON"});
   flags.push_back({"explain", Kind::kBool, "",
                    "then show what each link grants, with file:line"});
+  for (FlagSpec& flag : RemoteExplainFlags()) flags.push_back(flag);
   return flags;
 }
 
@@ -302,7 +386,10 @@ constexpr char kChainHelp[] =
     "  --user ID --client ID [--agent ID] [--scopes S,...] [--roles R,...]\n"
     "      [--amr A,...] [--autonomous]\n"
     "  --service ID\n"
-    "No --amr counts as password authentication.\n";
+    "No --amr counts as password authentication. Or from tokens, verified\n"
+    "as the server would against --token-settings FILE:\n"
+    "  --token FILE [--agent-token FILE] [--client-cert FILE] [--dpop-jkt T]\n"
+    "  --service-token FILE\n";
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command>* const commands = [] {
@@ -354,7 +441,25 @@ const std::vector<Command>& Commands() {
           FilterFlags(),
           RunFilter,
       },
+      {
+          "client-request",
+          "client-request --policy DIR --client ID [--redirect-uri URI] "
+          "[--scopes S,...] [--code-challenge C --code-challenge-method S256]",
+          "decide whether a client may start an OAuth authorization request",
+          "What an authorization server asks (Authorizer.CheckClientRequest):\n"
+          "the client is registered, the redirect URI is exactly one it\n"
+          "registered, PKCE uses S256, and the scopes are within its ceiling.\n"
+          "Prints ALLOWED with the scopes that would be granted, or REFUSED\n"
+          "with the OAuth error to return and every failing check. Exits 0\n"
+          "when allowed, 1 when refused, 2 for a usage error or a policy\n"
+          "that does not compile.\n",
+          ClientRequestFlags(),
+          RunClientRequest,
+      },
   };
+    for (Command& command : TokenCommands()) {
+      all->push_back(std::move(command));
+    }
     all->push_back(PolicyTestCommand());
     for (Command& command : AdminCommands()) {
       all->push_back(std::move(command));
@@ -391,7 +496,8 @@ std::string MainUsage() {
       "exit codes:\n"
       "  0  done; a DENY is a decision, not a failure\n"
       "  1  the command failed: the policy has errors (validate, bundle), a\n"
-      "     server refused or could not be reached, a malformed users file\n"
+      "     server refused or could not be reached, a malformed users file,\n"
+      "     a refused client request (client-request)\n"
       "  2  usage error, a policy that does not compile, or a malformed "
       "identity chain\n");
   return text;

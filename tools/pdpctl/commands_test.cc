@@ -574,6 +574,104 @@ TEST(FilterUsageTest, ProblemsExitTwo) {
   EXPECT_THAT(broken.err, HasSubstr("tools/pdpctl/testdata/broken/tools.yaml:4: "));
 }
 
+// ---------------------------------------------------------- client-request
+
+constexpr char kAcme[] = "examples/policies/acme";
+constexpr char kChallenge[] = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+// claude-desktop from its loopback callback with S256, plus `extra`.
+Result ClientRequest(std::vector<std::string> extra) {
+  std::vector<std::string> argv = {
+      "client-request", "--policy", kAcme, "--client", "claude-desktop",
+      "--redirect-uri", "http://127.0.0.1:33418/callback", "--code-challenge",
+      kChallenge, "--code-challenge-method", "S256"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return Pdpctl(argv);
+}
+
+TEST(ClientRequestTest, AllowedPrintsTheGrantedScopes) {
+  // Scopes like check's: a comma list, repeatable.
+  Result r = ClientRequest(
+      {"--scopes", "deals:read,contacts:read", "--scopes", "deals:read"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.err, IsEmpty());
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0], "ALLOWED client claude-desktop");
+  EXPECT_EQ(lines[1], "  granted scopes: contacts:read deals:read");
+  EXPECT_THAT(lines[2], StartsWith("policy version dev-"));
+}
+
+TEST(ClientRequestTest, NoScopesGrantsTheCeiling) {
+  Result r = Pdpctl({"client-request", "--policy", kAcme, "--client",
+                     "partner-integration", "--redirect-uri",
+                     "https://app.partner.example/oauth/callback",
+                     "--code-challenge", kChallenge, "--code-challenge-method",
+                     "S256"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  granted scopes: calendar:create "
+                               "calendar:read contacts:read\n"));
+}
+
+TEST(ClientRequestTest, RefusedPrintsEveryReasonAndTheOAuthError) {
+  Result r = Pdpctl({"client-request", "--policy", kAcme, "--client",
+                     "claude-desktop", "--redirect-uri",
+                     "http://127.0.0.1:33418/callback/../evil", "--scopes",
+                     "contacts:read,emails:send", "--code-challenge",
+                     kChallenge, "--code-challenge-method", "plain"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_THAT(r.err, IsEmpty());
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 5u) << r.out;
+  EXPECT_EQ(lines[0],
+            "REFUSED client claude-desktop: OAuth error invalid_request");
+  EXPECT_THAT(lines[1], StartsWith("  REDIRECT_URI_MISMATCH — "));
+  EXPECT_THAT(lines[1], HasSubstr("/callback/../evil"));
+  EXPECT_THAT(lines[2], StartsWith("  PKCE_REQUIRED — "));
+  EXPECT_THAT(lines[2], HasSubstr("\"plain\""));
+  EXPECT_THAT(lines[3], StartsWith("  SCOPE_NOT_ALLOWED — "));
+  EXPECT_THAT(lines[3], HasSubstr("\"emails:send\""));
+  EXPECT_THAT(lines[4], StartsWith("policy version dev-"));
+}
+
+TEST(ClientRequestTest, EachRefusalAlone) {
+  Result r = ClientRequest({"--scopes", "hr:write"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_THAT(r.out, StartsWith("REFUSED client claude-desktop: OAuth error "
+                                "invalid_scope\n  SCOPE_NOT_ALLOWED — "));
+
+  r = Pdpctl({"client-request", "--policy", kAcme, "--client",
+              "claude-desktop", "--redirect-uri",
+              "http://127.0.0.1:33418/callback"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_THAT(r.out, StartsWith("REFUSED client claude-desktop: OAuth error "
+                                "invalid_request\n  PKCE_REQUIRED — "));
+
+  r = Pdpctl({"client-request", "--policy", kAcme, "--client", "evil-app",
+              "--redirect-uri", "https://evil.example/cb"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_THAT(r.out, StartsWith("REFUSED client evil-app: OAuth error "
+                                "unauthorized_client\n"
+                                "  CLIENT_NOT_REGISTERED — "));
+  EXPECT_EQ(Lines(r.out).size(), 3u) << r.out;
+}
+
+TEST(ClientRequestTest, UsageErrors) {
+  Result r = Pdpctl({"client-request", "--client", "claude-desktop"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("missing --policy DIR"));
+  r = Pdpctl({"client-request", "--policy", kAcme});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("missing --client ID"));
+  r = Pdpctl({"client-request", "--policy", kAcme, "--client", "x", "extra"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("unexpected argument 'extra'"));
+  r = Pdpctl({"client-request", "--policy", kBroken, "--client", "x"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("does not compile; no decision was made"));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
 // -------------------------------------------------------------------- help
 
 TEST(HelpTest, MainUsageListsCommands) {

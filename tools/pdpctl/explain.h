@@ -2,21 +2,24 @@
 #define TOOLS_PDPCTL_EXPLAIN_H_
 
 #include <string>
+#include <vector>
 
 #include "pdp/decision.h"
+#include "pdp/explain.h"
 #include "pdp/request.h"
 #include "pdp/snapshot.h"
 
 namespace pdpctl {
 
-// `pdpctl check --explain`: for each link of the request's chain, what it
-// grants for the tool, with the policy's file:line (files joined to
-// `policy_dir`): the tool's requirements; which of the user's roles grants it,
-// through which inheritance path and glob; the agent's matching glob; the
-// client's trust and scope ceiling, and the token's scopes, against the
-// tool's; the deny rules that matched; autonomy and authentication. Several
-// lines, each ending in "\n", the first "explain:". `decision` is Check()'s
-// answer to `request`. Pure; thread-safe.
+// How `pdpctl check --explain` prints an explanation (pdp/explain.h), offline
+// or from a server's PolicyAdmin.Explain: "explain:", then each line
+// indented by two spaces per level (a link's line by two, its details by
+// four), each ending in "\n". Pure; thread-safe.
+std::string RenderExplanation(const std::vector<pdp::ExplainLine>& lines);
+
+// Offline: explains `decision` (Check()'s answer to `request`) against the
+// policy directory `policy_dir` compiled into `snapshot`, with files named
+// under `policy_dir`, and renders it. Pure; thread-safe.
 std::string ExplainText(const pdp::Snapshot& snapshot,
                         const std::string& policy_dir,
                         const pdp::Request& request,

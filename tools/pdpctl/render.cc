@@ -111,6 +111,15 @@ std::string DecisionJson(const pdp::Snapshot& snapshot,
 std::string DecisionText(const pdp::Snapshot& snapshot,
                          const pdp::Request& request,
                          const pdp::Decision& decision) {
+  return DecisionText(request, decision,
+                      snapshot.DataClassNames(decision.redact),
+                      snapshot.version());
+}
+
+std::string DecisionText(const pdp::Request& request,
+                         const pdp::Decision& decision,
+                         const std::vector<std::string>& redact_names,
+                         const std::string& policy_version) {
   const bool see = request.action == pdp::Action::kSee;
   std::string text = absl::StrCat(pdp::EffectName(decision.effect), " ",
                                   request.tool_id, see ? " (see)" : "", " for ",
@@ -120,8 +129,7 @@ std::string DecisionText(const pdp::Snapshot& snapshot,
         &text, "  ", pdp::LinkName(reason.link), " ", LinkId(request, reason),
         ": ", pdp::ReasonCodeName(reason.code), " — ", reason.message, "\n");
   }
-  const std::string redact =
-      absl::StrJoin(snapshot.DataClassNames(decision.redact), ", ");
+  const std::string redact = absl::StrJoin(redact_names, ", ");
   switch (decision.effect) {
     case pdp::v1::EFFECT_ALLOW:
       absl::StrAppend(&text, "  every link permits it",
@@ -142,7 +150,7 @@ std::string DecisionText(const pdp::Snapshot& snapshot,
     default:
       break;
   }
-  absl::StrAppend(&text, "policy version ", snapshot.version(), "\n");
+  absl::StrAppend(&text, "policy version ", policy_version, "\n");
   return text;
 }
 

@@ -33,6 +33,13 @@ std::string DecisionText(const pdp::Snapshot& snapshot,
                          const pdp::Request& request,
                          const pdp::Decision& decision);
 
+// The same for a decision a server made: `redact` names the data classes
+// (decision.redact is ignored) and `policy_version` is the server's.
+std::string DecisionText(const pdp::Request& request,
+                         const pdp::Decision& decision,
+                         const std::vector<std::string>& redact,
+                         const std::string& policy_version);
+
 // What a filter selected, for the text rendering.
 struct FilterSelection {
   std::string phrase;  // "tools on server crm", "listed tools", ...
