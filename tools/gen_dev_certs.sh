@@ -9,8 +9,17 @@
 #   gateway.pem, gateway.key      URI:spiffe://acme.example/gateway    (check, filter)
 #   ci.pem, ci.key                URI:spiffe://acme.example/ci         (admin)
 #   mcp-server.pem, mcp-server.key URI:spiffe://acme.example/mcp-server (check)
+#   bundle-signing.key, .pub      an Ed25519 key for signing policy bundles
+#                                 (pdpctl bundle --key); the config trusts .pub
+#   token-issuer.key              the Ed25519 key of a development token issuer,
+#                                 https://login.acme.example: mint tokens with
+#                                 tools/mint_dev_token.py --key
+#   token-issuer-jwks.json        its public JWK set (key id dev-1)
+#   tokens.yaml                   token settings trusting that issuer (the
+#                                 example server config's tokens.settings)
 # The permissions in parentheses are what the example server config grants
-# each identity. EC P-256 keys, unencrypted, mode 0600. For development only.
+# each identity. Certificate keys are EC P-256. Private keys are unencrypted,
+# mode 0600. For development only.
 # Needs the `openssl` command (tools/setup.sh installs it).
 set -euo pipefail
 
@@ -89,3 +98,35 @@ openssl pkey -in "$work/bundle-signing.key" -pubout -out "$work/bundle-signing.p
 install -m 0600 "$work/bundle-signing.key" "$out/bundle-signing.key"
 install -m 0644 "$work/bundle-signing.pub" "$out/bundle-signing.pub"
 echo "wrote $out/bundle-signing.key, $out/bundle-signing.pub (Ed25519, for signing bundles)"
+
+# A development token issuer: an Ed25519 key, its public JWK set (the raw
+# public key is the last 32 bytes of the DER SubjectPublicKeyInfo), and token
+# settings that trust it (docs/operations.md, "Tokens").
+token_issuer="https://login.acme.example"
+openssl genpkey -algorithm ed25519 -out "$work/token-issuer.key" 2>/dev/null
+x="$(openssl pkey -in "$work/token-issuer.key" -pubout -outform DER 2>/dev/null |
+  tail -c 32 | openssl base64 -A | tr '+/' '-_' | tr -d '=')"
+[[ ${#x} -eq 43 ]] || { echo "$0: could not extract the token issuer's public key" >&2; exit 1; }
+cat >"$work/token-issuer-jwks.json" <<EOF
+{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"dev-1","alg":"EdDSA","use":"sig","x":"$x"}]}
+EOF
+cat >"$work/tokens.yaml" <<EOF
+# Development token settings (tools/gen_dev_certs.sh): trust the issuer whose
+# key is token-issuer.key. Format: docs/operations.md, "Tokens".
+clock_skew_seconds: 60
+max_lifetime_seconds:
+  untrusted: 300
+  standard: 3600
+  trusted: 3600
+  internal: 3600
+  agent: 3600
+  service: 3600
+issuers:
+  - issuer: $token_issuer
+    jwks_file: token-issuer-jwks.json
+EOF
+install -m 0600 "$work/token-issuer.key" "$out/token-issuer.key"
+install -m 0644 "$work/token-issuer-jwks.json" "$out/token-issuer-jwks.json"
+install -m 0644 "$work/tokens.yaml" "$out/tokens.yaml"
+echo "wrote $out/token-issuer.key, $out/token-issuer-jwks.json (Ed25519, kid dev-1, for minting tokens)"
+echo "wrote $out/tokens.yaml (token settings trusting issuer $token_issuer)"

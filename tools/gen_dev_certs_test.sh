@@ -2,7 +2,9 @@
 # Runs gen_dev_certs.sh into a temp dir and checks the result with the
 # openssl command: every certificate chains to ca.pem for its purpose, each
 # key matches its certificate, the SANs are the documented ones, keys are
-# private, and a second run overwrites cleanly. Runs from the runfiles root.
+# private, the token issuer's JWK set is its key's public half and the token
+# settings trust it, and a second run overwrites cleanly. Runs from the
+# runfiles root.
 set -u
 
 GEN="tools/gen_dev_certs.sh"
@@ -67,12 +69,28 @@ first_ca="$(cat "$OUT/ca.pem")"
 "$GEN" "$OUT" >"$LOG" 2>&1 || { cat "$LOG" >&2; fail "second run failed"; }
 check_all
 [[ "$(cat "$OUT/ca.pem")" != "$first_ca" ]] || fail "second run kept the old CA"
-[[ "$(ls "$OUT" | wc -l)" == "11" ]] || fail "expected 11 files, got: $(ls "$OUT")"
+[[ "$(ls "$OUT" | wc -l)" == "14" ]] || fail "expected 11 files, got: $(ls "$OUT")"
 openssl pkey -in "$OUT/bundle-signing.key" -noout -text 2>/dev/null | grep -q "ED25519" ||
   fail "bundle-signing.key is not an Ed25519 key"
 [[ "$(openssl pkey -in "$OUT/bundle-signing.key" -pubout)" == "$(cat "$OUT/bundle-signing.pub")" ]] ||
   fail "bundle-signing.pub is not the public half of bundle-signing.key"
 [[ "$(stat -c %a "$OUT/bundle-signing.key")" == "600" ]] || fail "bundle-signing.key is not 0600"
+
+# The development token issuer: an Ed25519 key, its JWK set (x is the raw
+# public key, base64url), and token settings naming both.
+openssl pkey -in "$OUT/token-issuer.key" -noout -text 2>/dev/null | grep -q "ED25519" ||
+  fail "token-issuer.key is not an Ed25519 key"
+[[ "$(stat -c %a "$OUT/token-issuer.key")" == "600" ]] || fail "token-issuer.key is not 0600"
+x="$(openssl pkey -in "$OUT/token-issuer.key" -pubout -outform DER | tail -c 32 |
+  openssl base64 -A | tr '+/' '-_' | tr -d '=')"
+want_jwks="{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"dev-1\",\"alg\":\"EdDSA\",\"use\":\"sig\",\"x\":\"$x\"}]}"
+[[ ${#x} -eq 43 && "$(cat "$OUT/token-issuer-jwks.json")" == "$want_jwks" ]] ||
+  fail "token-issuer-jwks.json is $(cat "$OUT/token-issuer-jwks.json"), want $want_jwks"
+grep -qx "  - issuer: https://login.acme.example" "$OUT/tokens.yaml" ||
+  fail "tokens.yaml does not trust https://login.acme.example"
+grep -qx "    jwks_file: token-issuer-jwks.json" "$OUT/tokens.yaml" ||
+  fail "tokens.yaml does not name token-issuer-jwks.json"
+grep -qF "$OUT/tokens.yaml" "$LOG" || fail "output does not mention tokens.yaml"
 
 if [[ "$failures" -ne 0 ]]; then
   echo "$failures failure(s)" >&2

@@ -17,8 +17,12 @@ Connection: --target HOST:PORT (default 127.0.0.1:8443) and either mTLS
 the server's certificate under another name) or --insecure (plaintext).
 
 Chain flags: --user, --roles, --amr, --client, --scopes, --agent, --service,
---autonomous; lists are comma-separated. They override the same fields of
---request, which takes JSON text, @FILE, or - for standard input.
+--autonomous; lists are comma-separated. Or, for a chain the server verifies,
+tokens read from files: --access-token FILE (gives the user, client, scopes,
+amr and acting agent), --agent-token FILE, --service-token FILE, and what the
+enforcement point verified for bound tokens, --client-cert PEM_FILE or
+--dpop-jkt THUMBPRINT. They override the same fields of --request, which
+takes JSON text, @FILE, or - for standard input.
 
 Responses are printed as JSON with the proto's field names. Exit status: 0 on
 success; 1 when the call fails (its gRPC status code and message are printed
@@ -342,6 +346,28 @@ def _apply_chain_flags(args, chain):
             repeated.extend(_split(value))
     if args.autonomous:
         chain.autonomous = True
+    for flag, field in (("access_token", "access_token"),
+                        ("agent_token", "agent_token"),
+                        ("service_token", "service_token")):
+        path = getattr(args, flag)
+        if path is not None:
+            token = _read_file(path, "token file").decode(
+                "ascii", "replace").strip()
+            _set_field(chain, field, token)
+    if args.client_cert is not None:
+        _set_field(chain.binding, "client_certificate",
+                   _read_file(args.client_cert, "client certificate file"))
+    if args.dpop_jkt is not None:
+        _set_field(chain.binding, "dpop_jkt", args.dpop_jkt)
+
+
+def _set_field(message, field, value):
+    """Sets a field the server's own schema may lack (an older server)."""
+    if field not in message.DESCRIPTOR.fields_by_name:
+        raise ClientError("the server's %s has no field %s (a server without "
+                          "token support?)" % (message.DESCRIPTOR.full_name,
+                                               field))
+    setattr(message, field, value)
 
 
 def _print_message(message):
@@ -418,6 +444,23 @@ def _add_chain_flags(parser):
     group.add_argument("--service", help="service id (a service chain)")
     group.add_argument("--autonomous", action="store_true",
                        help="no human in the loop")
+    group = parser.add_argument_group(
+        "verified identity chain: tokens the server verifies (an access "
+        "token instead of --user, --client, --scopes and --amr; an agent or "
+        "service token instead of --agent or --service)")
+    group.add_argument("--access-token", metavar="FILE",
+                       help="the client's OAuth access token (a JWT): gives "
+                       "the user, client, scopes, amr and acting agent")
+    group.add_argument("--agent-token", metavar="FILE",
+                       help="the acting agent's own token")
+    group.add_argument("--service-token", metavar="FILE",
+                       help="a service's own token (a service chain)")
+    group.add_argument("--client-cert", metavar="PEM_FILE",
+                       help="the client certificate presented with a bound "
+                       "access token (cnf.x5t#S256)")
+    group.add_argument("--dpop-jkt", metavar="THUMBPRINT",
+                       help="the verified DPoP key thumbprint for a bound "
+                       "access token (cnf.jkt)")
 
 
 def build_parser():

@@ -9,14 +9,16 @@
 #   PDP_SIGNING_KEY     Ed25519 private key for `pdpctl bundle --key` (required;
 #                       keep it in the CI system's secret store)
 #   PDP_SERVERS         replicas, host:port, separated by spaces or commas; or
-#   PDP_SERVICE         host:port whose host resolves (getent ahosts) to every
-#                       replica, e.g. a headless Service:
-#                       pdp-headless.pdp.svc.cluster.local:8443
+#   PDP_SERVICE         host:port whose host resolves to every replica, e.g. a
+#                       headless Service: pdp-headless.pdp.svc.cluster.local:8443
+#                       (`pdpctl push` pushes to every address a name
+#                       resolves to, IPv4 and IPv6, verifying TLS against
+#                       the name)
 #   PDP_CA              mTLS: the CA the servers' certificates chain to
 #   PDP_CERT            CI's client certificate (a caller with `admin`)
 #   PDP_KEY             its private key
 #   PDP_SERVER_NAME     the name to expect in the servers' certificate when
-#                       pushing to addresses (e.g. pdp.pdp.svc)
+#                       it is not the host named (e.g. pdp.pdp.svc)
 #   PDP_BUNDLE_VERSION  the bundle version (> the active one); default: the
 #                       number of commits on HEAD (`git rev-list --count`)
 #   PDP_SOURCE_COMMIT   recorded in the bundle; default: `git rev-parse HEAD`
@@ -48,6 +50,8 @@ command -v "$pdpctl" >/dev/null || die "no pdpctl (\"$pdpctl\"); set PDPCTL" 2
 has_command() { "$pdpctl" help "$1" >/dev/null 2>&1; }
 
 # --- where to push ------------------------------------------------------
+# Each is a --server for `pdpctl push`, which expands a DNS name to every
+# address it resolves to.
 servers=()
 if [[ -n "${PDP_SERVERS:-}" ]]; then
   read -r -a servers <<<"${PDP_SERVERS//,/ }"
@@ -55,11 +59,7 @@ elif [[ -n "${PDP_SERVICE:-}" ]]; then
   host="${PDP_SERVICE%:*}"
   port="${PDP_SERVICE##*:}"
   [[ "$host" != "$PDP_SERVICE" && -n "$port" ]] || die "PDP_SERVICE must be host:port" 2
-  while read -r address; do
-    [[ "$address" == *:* ]] && address="[$address]"   # IPv6
-    servers+=("$address:$port")
-  done < <(getent ahosts "$host" | awk '{print $1}' | sort -u)
-  [[ ${#servers[@]} -gt 0 ]] || die "PDP_SERVICE: \"$host\" resolves to no address"
+  servers=("$PDP_SERVICE")
 else
   die "set PDP_SERVERS or PDP_SERVICE" 2
 fi
@@ -139,15 +139,30 @@ say "bundle v$version"
 
 push_args=()
 for server in "${servers[@]}"; do push_args+=(--server "$server"); done
-say "push to ${#servers[@]} replica(s)"
-"$pdpctl" push "$bundle" "${push_args[@]}" "${tls[@]}"   # one line per replica
+say "push to ${servers[*]}"
+# One line per replica: "SERVER: ..." or, for each address a name resolved
+# to, "NAME:PORT (ADDRESS:PORT): ...". Exits non-zero if any replica failed.
+push_out="$("$pdpctl" push "$bundle" "${push_args[@]}" "${tls[@]}")" && pushed=0 || pushed=$?
+printf '%s\n' "$push_out"
+[[ $pushed -eq 0 ]] || die "the push failed on at least one replica"
 
 # --- confirm ------------------------------------------------------------
+# Ask each replica the push reached, by its address, verifying TLS against
+# the name it was pushed under.
 failed=0
-for server in "${servers[@]}"; do
-  line="$("$pdpctl" status --server "$server" "${tls[@]}" | head -1)" || { failed=1; continue; }
+confirmed=0
+while IFS= read -r result; do
+  target="${result%%: *}"
+  status_args=()
+  if [[ "$target" =~ ^(.+)\ \((.+)\)$ ]]; then
+    name="${BASH_REMATCH[1]}"
+    target="${BASH_REMATCH[2]}"
+    [[ -n "${PDP_SERVER_NAME:-}" ]] || status_args=(--server-name "${name%:*}")
+  fi
+  line="$("$pdpctl" status --server "$target" "${tls[@]}" "${status_args[@]}" | head -1)" || { failed=1; continue; }
   echo "$line"
+  confirmed=$((confirmed + 1))
   [[ "$line" == *"serving v$version "* ]] || failed=1
-done
-[[ $failed -eq 0 ]] || die "not every replica serves v$version"
-say "every replica serves v$version"
+done <<<"$push_out"
+[[ $failed -eq 0 && $confirmed -gt 0 ]] || die "not every replica serves v$version"
+say "every replica serves v$version ($confirmed)"

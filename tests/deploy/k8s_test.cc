@@ -399,6 +399,69 @@ TEST_F(K8sTest, EveryConfiguredCallerHasACertificateWithItsSpiffeId) {
   EXPECT_TRUE(server_auth);
 }
 
+// A new pod's empty store is filled from its peers (bootstrap_peers): the
+// peers are the headless Service (including pods not ready yet) at the listen
+// port; the server's certificate can act as a client, names the peer host
+// (TLS verifies it) and its identity may read bundles, and the NetworkPolicy
+// lets replicas reach each other.
+TEST_F(K8sTest, ReplicasBootstrapFromEachOtherThroughTheHeadlessService) {
+  ASSERT_FALSE(config_.bootstrap_peers.empty());
+  YAML::Node headless = r_.One("Service", "pdp-headless");
+  EXPECT_EQ(headless["spec"]["clusterIP"].as<std::string>(), "None");
+  EXPECT_TRUE(headless["spec"]["publishNotReadyAddresses"].as<bool>());
+  const std::string service_host =
+      absl::StrCat(headless["metadata"]["name"].as<std::string>(), ".",
+                   r_.namespace_name, ".svc");
+  YAML::Node cert = r_.One("Certificate", "pdp-server");
+  std::set<std::string> dns_names;
+  for (const YAML::Node& n : cert["spec"]["dnsNames"]) {
+    dns_names.insert(n.as<std::string>());
+  }
+  for (const std::string& peer : config_.bootstrap_peers) {
+    SCOPED_TRACE(peer);
+    const size_t colon = peer.rfind(':');
+    ASSERT_NE(colon, std::string::npos);
+    const std::string host = peer.substr(0, colon);
+    EXPECT_TRUE(host == service_host ||
+                host == absl::StrCat(service_host, ".cluster.local"));
+    EXPECT_EQ(peer.substr(colon + 1),
+              absl::StrCat(ListenPort(config_)));
+    EXPECT_TRUE(dns_names.count(host)) << "the server certificate lacks it";
+  }
+
+  std::set<std::string> usages;
+  for (const YAML::Node& u : cert["spec"]["usages"]) {
+    usages.insert(u.as<std::string>());
+  }
+  EXPECT_TRUE(usages.count("client auth"))
+      << "replicas present their own certificate to each other";
+  ASSERT_EQ(cert["spec"]["uris"].size(), 1u);
+  const std::string identity = cert["spec"]["uris"][0].as<std::string>();
+  const pdp::server::CallerGrant* grant = nullptr;
+  for (const auto& g : config_.callers) {
+    if (g.identity == identity) {
+      grant = &g;
+      break;
+    }
+  }
+  ASSERT_NE(grant, nullptr) << identity << " is not in callers";
+  bool may_read = false;
+  for (pdp::server::Permission p : grant->permissions) {
+    may_read |= p == pdp::server::Permission::kReadBundles ||
+                p == pdp::server::Permission::kAdmin;
+  }
+  EXPECT_TRUE(may_read) << identity << " may not read bundles";
+
+  YAML::Node np = r_.One("NetworkPolicy", "pdp-server");
+  bool replicas_admitted = false;
+  for (const YAML::Node& from : np["spec"]["ingress"][0]["from"]) {
+    replicas_admitted |= !from["namespaceSelector"] &&
+                         Matches(from["podSelector"]["matchLabels"],
+                                 pod_["metadata"]["labels"]);
+  }
+  EXPECT_TRUE(replicas_admitted) << "replicas cannot reach each other";
+}
+
 // The same manifests rendered by `kubectl kustomize`, when kubectl is
 // installed (tools/setup.sh does not install it): the offline render above
 // must agree with it on every object's identity, labels and selectors.

@@ -27,12 +27,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_replica NAME: a server on 127.0.0.1:0 with its own store; sets PORT.
+# start_replica NAME [LISTEN]: a server on LISTEN (default 127.0.0.1:0) with
+# its own store; sets PORT.
 start_replica() {
-  local name="$1" dir="$tmp/$1"
+  local name="$1" dir="$tmp/$1" listen="${2:-127.0.0.1:0}"
   mkdir -p "$dir"
   cat >"$dir/config.yaml" <<YAML
-listen: 127.0.0.1:0
+listen: $listen
 tls:
   cert: $certs/server.pem
   key: $certs/server.key
@@ -113,6 +114,28 @@ PDP_SERVERS="" PDP_SERVICE="" run_pipeline PDP_SIGNING_KEY="$certs/bundle-signin
 code=$?
 set -e
 [[ $code -eq 2 ]] || fail "no servers: exit $code, want 2"
+
+# 3b. PDP_SERVICE: one host:port whose name stands for every replica. A
+#     replica listening on localhost:0 binds every address localhost resolves
+#     to; pdpctl push expands the name to those addresses, pushes to each
+#     (verifying TLS against "localhost") and the pipeline confirms each.
+start_replica c localhost:0; c_port="$PORT"
+mapfile -t c_addresses < <(getent ahosts localhost | awk '{print $1}' | awk '!seen[$0]++')
+[[ ${#c_addresses[@]} -gt 0 ]] || fail "localhost resolves to no address"
+if ! out="$(run_pipeline PDP_SERVERS= PDP_SERVICE="localhost:$c_port" \
+            PDP_SIGNING_KEY="$certs/bundle-signing.key" PDP_BUNDLE_VERSION=3 2>&1)"; then
+  echo "$out" >&2; fail "the pipeline failed with PDP_SERVICE"
+fi
+echo "$out"
+for address in "${c_addresses[@]}"; do
+  [[ "$address" == *:* ]] && address="[$address]"
+  grep -qxF "localhost:$c_port ($address:$c_port): active v3" <<<"$out" ||
+    fail "no push result line for localhost:$c_port ($address:$c_port)"
+  grep -q "^$address:$c_port: serving v3 " <<<"$out" ||
+    fail "the pipeline did not confirm $address:$c_port"
+done
+grep -q "every replica serves v3 (${#c_addresses[@]})" <<<"$out" ||
+  fail "the pipeline did not confirm every address"
 
 # 4. From a git checkout: the source commit comes from git, and the diff
 #    compares with the policy at the commit the replicas serve (git archive).

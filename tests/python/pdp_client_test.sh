@@ -5,13 +5,18 @@
 # services listed through reflection, health, Check (ALLOW with redaction,
 # DENY with its reason), FilterTools, and PERMISSION_DENIED for a caller
 # without `filter`. Then does the README's walk-through with
-# examples/server/config.yaml. Runs from the runfiles root.
+# examples/server/config.yaml, including verified chains: access tokens
+# minted with tools/mint_dev_token.py and the issuer key gen_dev_certs.sh
+# makes, checked by the server and by `pdpctl token inspect`. Runs from the
+# runfiles root.
 set -u
 
 ROOT="$PWD"
 SERVER="pdp/server/server"
 GEN="tools/gen_dev_certs.sh"
 CLIENT="$PWD/tools/pdp_client.py"
+MINT="$PWD/tools/mint_dev_token.py"
+PDPCTL="$PWD/tools/pdpctl/pdpctl"
 POLICY="$PWD/examples/policies/acme"
 EXAMPLES="$PWD/examples"
 TMP="${TEST_TMPDIR:?}"
@@ -111,6 +116,28 @@ sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)
     fail "$what: want $expr, got: $(cat "$file")"
 }
 
+# mint NAME AUDIENCE ARGS...: a development access token from the issuer
+# gen_dev_certs.sh made in $CERTS, into $TMP/NAME.jwt: Alice through
+# acme-copilot with a second factor, for AUDIENCE; ARGS add to or override
+# (the last one wins) these claims.
+mint() {
+  local name="$1" audience="$2"; shift 2
+  "$PY" "$MINT" --key "$CERTS/token-issuer.key" --kid dev-1 \
+    --issuer https://login.acme.example --sub alice@acme.example \
+    --client acme-copilot --scope hr:salary:read --amr otp \
+    --aud "$audience" "$@" >"$TMP/$name.jwt" 2>"$TMP/$name.err" ||
+    die "mint_dev_token.py $name: $(cat "$TMP/$name.err")"
+}
+
+# expect_token_deny FILE CODE DESCRIPTION: FILE is a DENY whose only reason
+# is CODE on the client link.
+expect_token_deny() {
+  local file="$1" code="$2" what="$3"
+  expect "$file" 'd["decision"]["effect"] == "EFFECT_DENY"' "$what: effect"
+  expect "$file" '[(r["link"], r["code"]) for r in d["decision"]["reasons"]] ==
+    [("LINK_CLIENT", "'"$code"'")]' "$what: reasons"
+}
+
 # Alice through Claude Desktop with the Sales Assistant.
 CHAIN=(--user alice@acme.example --client claude-desktop --agent sales-assistant
        --scopes deals:read,reports:read)
@@ -196,6 +223,14 @@ else
   [[ ! -s "$TMP/mcp-filter" ]] || fail "mcp-server filter printed a response"
 fi
 
+# This server has no token settings: every token is refused, as a decision.
+mint untrusted https://hr.mcp.acme.example
+if client gateway "$TMP/untrusted" check --access-token "$TMP/untrusted.jwt" --tool hr.get_salary; then
+  expect_token_deny "$TMP/untrusted" ISSUER_UNTRUSTED "token without token settings"
+else
+  fail "token without token settings: exit $?: $(cat "$TMP/untrusted.err")"
+fi
+
 # A client error is a non-zero exit with the status code.
 client gateway "$TMP/bad" check --user alice@acme.example --tool crm.list_deals &&
   fail "a chain with no client succeeded"
@@ -227,7 +262,93 @@ fi
 client ci "$TMP/ex-ci" check "${CHAIN[@]}" --tool crm.sales_team_report &&
   fail "example config: ci may check"
 grep -q "PERMISSION_DENIED" "$TMP/ex-ci.err" || fail "example config: ci check: $(cat "$TMP/ex-ci.err")"
+
+# Verified chains (the README's "Verified tokens"): the example config trusts
+# the development issuer through certs/tokens.yaml. Alice's token through
+# acme-copilot, for the hr server, after a second factor: ALLOW.
+HR=https://hr.mcp.acme.example
+mint good "$HR"
+if client gateway "$TMP/tok-good" check --access-token "$TMP/good.jwt" --tool hr.get_salary; then
+  expect "$TMP/tok-good" 'd["decision"]["effect"] == "EFFECT_ALLOW"' "token: good token"
+  expect "$TMP/tok-good" '"reasons" not in d["decision"]' "token: good token: no reasons"
+else
+  fail "token: good token: exit $?: $(cat "$TMP/tok-good.err")"
+fi
+# The same chain asserted by the caller decides the same (amr otp is mfa).
+client gateway "$TMP/tok-asserted" check --user alice@acme.example --client acme-copilot \
+  --scopes hr:salary:read --amr otp --tool hr.get_salary ||
+  fail "token: asserted chain: $(cat "$TMP/tok-asserted.err")"
+expect "$TMP/tok-asserted" 'd["decision"]["effect"] == "EFFECT_ALLOW"' "token: asserted twin"
+
+# Expired 10 minutes ago (well beyond the 60 s clock skew).
+mint expired "$HR" --iat -1200 --lifetime 600
+client gateway "$TMP/tok-expired" check --access-token "$TMP/expired.jwt" --tool hr.get_salary ||
+  fail "token: expired: exit $?: $(cat "$TMP/tok-expired.err")"
+expect_token_deny "$TMP/tok-expired" TOKEN_EXPIRED "token: expired"
+
+# Tampered: a scope added to the claims, the signature kept.
+"$PY" -c '
+import base64, json, sys
+header, claims, signature = open(sys.argv[1]).read().strip().split(".")
+c = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+c["scope"] += " hr:salary:write"
+claims = base64.urlsafe_b64encode(json.dumps(c).encode()).rstrip(b"=").decode()
+print(header + "." + claims + "." + signature)
+' "$TMP/good.jwt" >"$TMP/tampered.jwt" || die "could not tamper with the token"
+client gateway "$TMP/tok-tampered" check --access-token "$TMP/tampered.jwt" --tool hr.get_salary ||
+  fail "token: tampered: exit $?: $(cat "$TMP/tok-tampered.err")"
+expect_token_deny "$TMP/tok-tampered" TOKEN_INVALID "token: tampered"
+
+# A token for the crm server is refused on hr's tools, and FilterTools over
+# hr shows it nothing.
+mint crm https://crm.mcp.acme.example
+client gateway "$TMP/tok-crm" check --access-token "$TMP/crm.jwt" --tool hr.get_salary ||
+  fail "token: crm audience: exit $?: $(cat "$TMP/tok-crm.err")"
+expect_token_deny "$TMP/tok-crm" TOKEN_AUDIENCE_MISMATCH "token: crm audience on hr"
+if client gateway "$TMP/tok-crm-filter" filter --access-token "$TMP/crm.jwt" --server hr; then
+  expect "$TMP/tok-crm-filter" '"tools" not in d' "token: crm audience: filter over hr"
+else
+  fail "token: crm audience: filter: $(cat "$TMP/tok-crm-filter.err")"
+fi
+
+# Bound to the gateway's certificate (RFC 8705): accepted with it, refused
+# without it.
+mint bound "$HR" --cnf-x5t-cert "$CERTS/gateway.pem"
+client gateway "$TMP/tok-bound" check --access-token "$TMP/bound.jwt" \
+  --client-cert "$CERTS/gateway.pem" --tool hr.get_salary ||
+  fail "token: bound: exit $?: $(cat "$TMP/tok-bound.err")"
+expect "$TMP/tok-bound" 'd["decision"]["effect"] == "EFFECT_ALLOW"' "token: bound, with its certificate"
+client gateway "$TMP/tok-unbound" check --access-token "$TMP/bound.jwt" --tool hr.get_salary ||
+  fail "token: bound, no certificate: exit $?: $(cat "$TMP/tok-unbound.err")"
+expect_token_deny "$TMP/tok-unbound" TOKEN_BINDING_MISMATCH "token: bound, no certificate"
+
+# A token and an asserted user together are a malformed chain.
+client gateway "$TMP/tok-both" check --access-token "$TMP/good.jwt" --user bob@acme.example \
+  --tool hr.get_salary && fail "token: a token with an asserted user succeeded"
+grep -q "INVALID_ARGUMENT" "$TMP/tok-both.err" || fail "token with user: got $(cat "$TMP/tok-both.err")"
+
+# pdpctl token inspect, offline, against the same settings and policy.
+"$PDPCTL" token inspect "$TMP/good.jwt" --token-settings "$CERTS/tokens.yaml" \
+  --policy "$POLICY" >"$TMP/inspect" 2>&1 || fail "pdpctl token inspect good: exit $?: $(cat "$TMP/inspect")"
+grep -q '^VERIFIED: signed by a key of issuer "https://login.acme.example"' "$TMP/inspect" ||
+  fail "pdpctl token inspect good: no VERIFIED line: $(cat "$TMP/inspect")"
+grep -qx "usable on MCP servers: hr" "$TMP/inspect" ||
+  fail "pdpctl token inspect good: want usable on hr: $(cat "$TMP/inspect")"
+"$PDPCTL" token inspect "$TMP/expired.jwt" --token-settings "$CERTS/tokens.yaml" \
+  >"$TMP/inspect-expired" 2>&1 && fail "pdpctl token inspect expired: exit 0"
+grep -q "^REFUSED TOKEN_EXPIRED: " "$TMP/inspect-expired" ||
+  fail "pdpctl token inspect expired: $(cat "$TMP/inspect-expired")"
 stop_server
+# The decision log holds identities, never a token (nor its signature).
+for name in good expired tampered crm bound; do
+  grep -qF -e "$(cut -d. -f3 "$TMP/$name.jwt")" "$TMP/server.out" "$TMP/server.log" &&
+    fail "the server logged (part of) token $name"
+done
+# ... and records the identities the verified token gave.
+good_id="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["decision"]["decision_id"])' "$TMP/tok-good" 2>/dev/null)"
+grep -F "\"decision_id\":\"$good_id\"" "$TMP/server.out" |
+  grep -qF '"chain":{"user":"alice@acme.example","client":"acme-copilot"' ||
+  fail "decision $good_id (good token) does not record alice via acme-copilot in the log"
 grep -qF "\"caller\":\"spiffe://acme.example/gateway\"" "$TMP/server.out" ||
   fail "example config: no decision on stdout (decision_log.path \"-\")"
 
