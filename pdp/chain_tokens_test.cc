@@ -316,5 +316,49 @@ TEST_F(ChainTokensTest, ALinkComesFromATokenOrAnAssertion) {
   EXPECT_EQ(chain->token_problems[0].link, v1::LINK_AGENT);
 }
 
+// Mutated tokens, end to end through ApplyTokens and Check: nothing
+// crashes, no mutation is ever ALLOW, and every DENY names the token.
+TEST_F(ChainTokensTest, MutatedTokensAreNeverAllowed) {
+  const std::string original = MintToken(key_, AccessClaims());
+  ASSERT_EQ(Decide({.access_token = original}, "crm.search_contacts").effect,
+            v1::EFFECT_ALLOW);
+  uint64_t state = 0x9e3779b97f4a7c15;
+  auto next = [&state](uint64_t bound) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state % bound;
+  };
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ";
+  int mutated = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string token = original;
+    for (int edits = 1 + next(3); edits > 0; --edits) {
+      const size_t at = next(token.size());
+      switch (next(4)) {
+        case 0: token[at] = alphabet[next(alphabet.size())]; break;
+        case 1: token.erase(at, 1 + next(8)); break;
+        case 2: token.insert(at, 1, alphabet[next(alphabet.size())]); break;
+        default: token.resize(at); break;
+      }
+      if (token.empty()) token = ".";
+    }
+    if (token == original) continue;
+    ++mutated;
+    absl::StatusOr<Chain> chain = Apply({.access_token = token});
+    ASSERT_TRUE(chain.ok()) << chain.status();
+    ASSERT_FALSE(chain->token_problems.empty()) << "mutation #" << i;
+    absl::StatusOr<Decision> d = Check(*snapshot_, {*chain, "crm.search_contacts"});
+    ASSERT_TRUE(d.ok()) << d.status();
+    ASSERT_EQ(d->effect, v1::EFFECT_DENY) << "mutation #" << i;
+    ASSERT_EQ(d->reasons[0].link, v1::LINK_CLIENT);
+    if (token.size() > 40) {  // Short fragments may occur in any sentence.
+      ASSERT_THAT(d->reasons[0].message, Not(HasSubstr(token.substr(0, 40))));
+    }
+  }
+  EXPECT_GT(mutated, 2900);
+}
+
 }  // namespace
 }  // namespace pdp

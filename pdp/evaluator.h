@@ -25,6 +25,13 @@ absl::Status ValidateChain(const Chain& chain);
 
 // Each function takes an optional `directory`: users it knows replace the
 // policy's users of the same id (asserted roles, when given, replace both).
+//
+// Chains completed from tokens (pdp/chain_tokens.h): every token problem is
+// a DENY reason of every decision, next to the other failing links; a chain
+// whose tokens were rejected has no identities and is DENY (not
+// InvalidArgument) with the token's reasons alone. A tool is decided only
+// if its server accepts the audience of every token of the chain
+// (TOKEN_AUDIENCE_MISMATCH; FilterTools hides the others).
 
 // Decides whether the chain may call (or see) the tool.
 // Returns InvalidArgument for a malformed chain or an empty tool id.

@@ -2,7 +2,8 @@
 // thousands of generated chains (pdp/testing/):
 // - FilterTools returns exactly the selected tools for which Check(see) is
 //   not DENY, with the redact mask Check reports, and with the approval and
-//   step-up a Check(call) reports;
+//   step-up a Check(call) reports, for chains with and without the
+//   audiences of verified tokens;
 // - BatchCheck equals the Checks one by one;
 // - a malformed chain is InvalidArgument for every API;
 // - every decision is internally coherent (reasons explain the effect).
@@ -182,7 +183,25 @@ struct Coverage {
   int visible_approval = 0;
   int visible_both = 0;
   int visible_redact = 0;
+  int audience_mismatch = 0;
 };
+
+// Every third chain carries the audiences of verified tokens (one or two,
+// as an access and an agent token would): a few servers' ids, which are the
+// generated policy's audiences (it declares no `servers:`).
+void AddTokenAudiences(const Snapshot& s, int i, Chain& chain) {
+  if (i % 3 != 0 || s.servers().empty()) return;
+  const size_t n = s.servers().size();
+  TokenAudience access{v1::LINK_CLIENT, {}};
+  for (size_t k = 0; k < n; ++k) {
+    if ((i / 3 + k) % 3 != 0) access.audiences.push_back(s.servers()[k].id);
+  }
+  chain.token_audiences.push_back(access);
+  if (i % 2 == 0) {
+    chain.token_audiences.push_back(
+        {v1::LINK_AGENT, {s.servers()[(i / 6) % n].id, "elsewhere"}});
+  }
+}
 
 TEST(ConsistencyTest, FilterToolsIsExactlyWhatCheckAllows) {
   const Snapshot& s = Policy();
@@ -191,7 +210,8 @@ TEST(ConsistencyTest, FilterToolsIsExactlyWhatCheckAllows) {
   ChainGenerator gen(s, options);
   Coverage coverage;
   for (int i = 0; i < 2500; ++i) {
-    const Chain chain = gen.NextChain();
+    Chain chain = gen.NextChain();
+    AddTokenAudiences(s, i, chain);
     const ToolSelection selection = gen.NextSelection();
     SCOPED_TRACE(absl::StrCat("chain #", i, ": ", Describe(chain),
                               " server=", selection.server_id, " tools=[",
@@ -218,6 +238,10 @@ TEST(ConsistencyTest, FilterToolsIsExactlyWhatCheckAllows) {
       absl::StatusOr<Decision> call = Check(s, request);
       ASSERT_TRUE(call.ok()) << call.status();
       ++coverage.call[call->effect];
+      for (const Reason& reason : see->reasons) {
+        coverage.audience_mismatch +=
+            reason.code == v1::Reason::TOKEN_AUDIENCE_MISMATCH;
+      }
 
       const bool shown = next != visible->end() && next->tool == t;
       SCOPED_TRACE(absl::StrCat("tool ", s.tools()[t].id, ": see ",
@@ -267,6 +291,7 @@ TEST(ConsistencyTest, FilterToolsIsExactlyWhatCheckAllows) {
   EXPECT_GT(coverage.visible_approval, 100);
   EXPECT_GT(coverage.visible_both, 10);
   EXPECT_GT(coverage.visible_redact, 100);
+  EXPECT_GT(coverage.audience_mismatch, 100);
   std::cerr << "checked "
             << coverage.see[v1::EFFECT_ALLOW] + coverage.see[v1::EFFECT_DENY]
             << " tools: " << coverage.visible << " visible ("
