@@ -98,6 +98,14 @@ class ConfigReader {
     };
   }
 
+  Handler NonNegativeInt(std::string key, int* out) {
+    return [this, key, out](const YAML::Node& n) {
+      if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), out) || *out < 0) {
+        Error(n, key, "must be a whole number, 0 or more");
+      }
+    };
+  }
+
   Handler Bool(std::string key, bool* out) {
     return [this, key, out](const YAML::Node& n) {
       if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false")) {
@@ -229,11 +237,20 @@ void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
                 Int("limits.max_directory_users",
                     &c->limits.max_directory_users)}});
         }},
-       {"decision_log", [this, c](const YAML::Node& n) {
+       {"decision_log",
+        [this, c](const YAML::Node& n) {
           Map(n, "decision_log",
               {{"path", String("decision_log.path", &c->decision_log.path)},
                {"queue_capacity", Int("decision_log.queue_capacity",
                                       &c->decision_log.queue_capacity)}});
+        }},
+       {"shutdown", [this, c](const YAML::Node& n) {
+          Map(n, "shutdown",
+              {{"lame_duck_seconds",
+                NonNegativeInt("shutdown.lame_duck_seconds",
+                               &c->shutdown.lame_duck_seconds)},
+               {"grace_seconds", NonNegativeInt("shutdown.grace_seconds",
+                                                &c->shutdown.grace_seconds)}});
         }}});
 }
 
@@ -321,6 +338,14 @@ absl::Status ApplyFlag(absl::string_view name, absl::string_view value,
       cidr = absl::StripAsciiWhitespace(cidr);
       if (!cidr.empty()) config->ip_allowlist.emplace_back(cidr);
     }
+  } else if (name == "lame-duck-seconds") {
+    int seconds = 0;
+    if (!absl::SimpleAtoi(value, &seconds) || seconds < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--lame-duck-seconds must be a whole number, 0 or more, not \"",
+          value, "\""));
+    }
+    config->shutdown.lame_duck_seconds = seconds;
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
   }
@@ -405,6 +430,12 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   }
   if (config.decision_log.queue_capacity <= 0) {
     errors.push_back("\"decision_log.queue_capacity\" must be positive");
+  }
+  if (config.shutdown.lame_duck_seconds < 0 ||
+      config.shutdown.grace_seconds < 0) {
+    errors.push_back(
+        "\"shutdown.lame_duck_seconds\" and \"shutdown.grace_seconds\" must "
+        "be 0 or more");
   }
   if (errors.empty()) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));

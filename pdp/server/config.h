@@ -115,6 +115,18 @@ struct ServerConfig {
     std::string path = "-";  // "-" is stdout; empty disables the log.
     int queue_capacity = 65536;  // Decisions beyond this are dropped, counted.
   } decision_log;
+
+  // What SIGTERM and SIGINT do (docs/operations.md, Signals).
+  struct Shutdown {
+    // The lame-duck phase first: health reports NOT_SERVING for the server
+    // and every service while calls are still answered, so that load
+    // balancers and endpoint lists stop sending new calls before the server
+    // stops accepting them. 0 skips it; a second signal cuts it short.
+    int lame_duck_seconds = 5;
+    // Then the drain: no new calls, those in flight finish for up to this
+    // long and the rest are cancelled. 0 cancels them at once.
+    int grace_seconds = 10;
+  } shutdown;
 };
 
 // Parses the YAML text of a config file; `file` names it in errors.
@@ -128,13 +140,14 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 // Overrides one setting from a command-line flag: "listen", "insecure",
 // "policy", "store", "tls-cert", "tls-key", "tls-client-ca",
 // "token-settings", "decision-log",
-// "ip-allowlist" (comma-separated). Returns InvalidArgument for an unknown
+// "ip-allowlist" (comma-separated), "lame-duck-seconds". Returns InvalidArgument for an unknown
 // flag or a bad value.
 absl::Status ApplyFlag(absl::string_view name, absl::string_view value,
                        ServerConfig* config);
 
 // Checks the whole configuration before the server starts: TLS files given
-// (unless insecure), insecure only on loopback, limits positive, CIDRs valid.
+// (unless insecure), insecure only on loopback, limits positive, CIDRs valid,
+// shutdown durations non-negative.
 // Returns InvalidArgument with a sentence naming the key.
 absl::Status ValidateServerConfig(const ServerConfig& config);
 

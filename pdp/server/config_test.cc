@@ -172,5 +172,57 @@ callers:
               HasSubstr("\"bootstrap_peers\" needs a \"store\""));
 }
 
+TEST(ConfigTest, ShutdownPhases) {
+  // Defaults: a 5 s lame duck, then a 10 s drain.
+  ServerConfig defaults;
+  EXPECT_EQ(defaults.shutdown.lame_duck_seconds, 5);
+  EXPECT_EQ(defaults.shutdown.grace_seconds, 10);
+
+  absl::StatusOr<ServerConfig> config = ParseServerConfig("server.yaml", R"(
+shutdown:
+  lame_duck_seconds: 0
+  grace_seconds: 25
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->shutdown.lame_duck_seconds, 0);  // 0 disables it.
+  EXPECT_EQ(config->shutdown.grace_seconds, 25);
+
+  config = ParseServerConfig("server.yaml", R"(shutdown:
+  lame_duck_seconds: -1
+  grace_seconds: soon
+  linger: 3
+)");
+  ASSERT_FALSE(config.ok());
+  const std::string message(config.status().message());
+  EXPECT_THAT(message, HasSubstr("server.yaml:2: \"shutdown.lame_duck_seconds\" "
+                                 "must be a whole number, 0 or more"));
+  EXPECT_THAT(message, HasSubstr("server.yaml:3: \"shutdown.grace_seconds\" "
+                                 "must be a whole number, 0 or more"));
+  EXPECT_THAT(message, HasSubstr("server.yaml:4: \"shutdown.linger\" is not "
+                                 "a config key"));
+
+  // The flag overrides the file; bad values are refused.
+  ServerConfig flagged;
+  ASSERT_TRUE(ApplyFlag("lame-duck-seconds", "2", &flagged).ok());
+  EXPECT_EQ(flagged.shutdown.lame_duck_seconds, 2);
+  ASSERT_TRUE(ApplyFlag("lame-duck-seconds", "0", &flagged).ok());
+  EXPECT_EQ(flagged.shutdown.lame_duck_seconds, 0);
+  for (const char* bad : {"-1", "", "2s", "1.5"}) {
+    EXPECT_THAT(ApplyFlag("lame-duck-seconds", bad, &flagged).message(),
+                HasSubstr("--lame-duck-seconds must be a whole number"))
+        << bad;
+  }
+  EXPECT_EQ(flagged.shutdown.lame_duck_seconds, 0);
+
+  // Validation catches negative values set in code.
+  ServerConfig negative;
+  negative.insecure = true;
+  negative.listen = "127.0.0.1:0";
+  ASSERT_TRUE(ValidateServerConfig(negative).ok());
+  negative.shutdown.grace_seconds = -1;
+  EXPECT_THAT(ValidateServerConfig(negative).message(),
+              HasSubstr("\"shutdown.grace_seconds\" must be 0 or more"));
+}
+
 }  // namespace
 }  // namespace pdp::server

@@ -3,14 +3,18 @@
 //   pdp-server --config FILE [--listen HOST:PORT] [--insecure] [--policy DIR]
 //              [--tls-cert F --tls-key F --tls-client-ca F]
 //              [--token-settings FILE] [--decision-log PATH|-]
-//              [--ip-allowlist CIDR,...] [--port-file FILE]
+//              [--ip-allowlist CIDR,...] [--lame-duck-seconds N]
+//              [--port-file FILE]
 //
 // Flags override the config file (docs/operations.md). SIGTERM or SIGINT
-// drains calls in flight, then exits 0.
+// starts the lame duck (health NOT_SERVING, calls still answered for
+// shutdown.lame_duck_seconds; a second signal cuts it short), then drains
+// calls in flight for up to shutdown.grace_seconds and exits 0.
 
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -19,6 +23,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "pdp/server/config.h"
 #include "pdp/server/server.h"
 
@@ -29,18 +35,30 @@ constexpr char kUsage[] =
     "                  [--policy DIR] [--tls-cert FILE --tls-key FILE\n"
     "                  --tls-client-ca FILE] [--token-settings FILE]\n"
     "                  [--decision-log PATH|-] [--ip-allowlist CIDR,...]\n"
-    "                  [--port-file FILE]\n"
+    "                  [--lame-duck-seconds N] [--port-file FILE]\n"
     "\n"
     "Serves pdp.v1.Authorizer, grpc.health.v1.Health and server reflection.\n"
     "mTLS unless --insecure (loopback only). Flags override the config file;\n"
-    "see docs/operations.md. SIGTERM drains calls in flight and exits 0.\n";
-
-// Drains for at most this long on SIGTERM.
-constexpr absl::Duration kGrace = absl::Seconds(10);
+    "see docs/operations.md. SIGTERM reports NOT_SERVING while still\n"
+    "answering for N s (default 5; a second SIGTERM ends it early), then\n"
+    "drains calls in flight and exits 0.\n";
 
 int Fail(const std::string& message) {
   std::cerr << "pdp-server: " << message << "\n";
   return 1;
+}
+
+// Waits until `deadline` for one of `signals` (blocked in every thread).
+// Returns the signal, or 0 when the deadline passes first.
+int WaitForSignalUntil(const sigset_t& signals, absl::Time deadline) {
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return 0;
+    const timespec timeout = absl::ToTimespec(left);
+    const int signal = sigtimedwait(&signals, nullptr, &timeout);
+    if (signal > 0) return signal;
+    if (errno != EINTR && errno != EAGAIN) return 0;
+  }
 }
 
 }  // namespace
@@ -124,9 +142,31 @@ int main(int argc, char** argv) {
 
   int signal = 0;
   sigwait(&signals, &signal);
-  std::cerr << "pdp-server: signal " << signal
-            << ", draining calls in flight\n";
-  (*server)->Shutdown(kGrace);
+  const int lame_duck = config.shutdown.lame_duck_seconds;
+  const int grace = config.shutdown.grace_seconds;
+  if (lame_duck > 0) {
+    // Endpoint lists and load balancers drop this replica some time after
+    // the signal; calls that still arrive meanwhile are answered.
+    std::cerr << "pdp-server: signal " << signal << ", lame duck for "
+              << lame_duck
+              << " s: health NOT_SERVING, calls still answered (signal again "
+                 "to drain now)\n";
+    (*server)->EnterLameDuck();
+    if (int again = WaitForSignalUntil(
+            signals, absl::Now() + absl::Seconds(lame_duck));
+        again != 0) {
+      std::cerr << "pdp-server: signal " << again
+                << " during the lame duck, ending it early\n";
+    }
+    std::cerr << "pdp-server: lame duck over, draining calls in flight for "
+                 "up to "
+              << grace << " s\n";
+  } else {
+    std::cerr << "pdp-server: signal " << signal
+              << ", draining calls in flight for up to " << grace << " s\n";
+  }
+  (*server)->Shutdown(absl::Seconds(grace));
+  std::cerr << "pdp-server: drained, exiting\n";
   if (uint64_t dropped = (*server)->dropped_decisions(); dropped > 0) {
     std::cerr << "pdp-server: the decision log dropped " << dropped
               << " decisions (queue full)\n";

@@ -217,6 +217,13 @@ void PdpServer::Activate(std::shared_ptr<const Snapshot> snapshot) {
       v1::Authorizer::service_full_name(), serving);
 }
 
+void PdpServer::EnterLameDuck() {
+  // The health service's terminal state: every service it knows, "" and
+  // pdp.v1.Authorizer included, reports NOT_SERVING and later
+  // SetServingStatus() calls (Activate()) are ignored. Calls are unaffected.
+  server_->GetHealthCheckService()->Shutdown();
+}
+
 void PdpServer::Shutdown(absl::Duration grace) {
   {
     absl::MutexLock lock(&shutdown_mu_);

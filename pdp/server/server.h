@@ -22,9 +22,9 @@
 namespace pdp::server {
 
 // The PDP process's gRPC server: pdp.v1.Authorizer, grpc.health.v1.Health
-// (SERVING exactly while a policy is active, for the server ("") and for
-// "pdp.v1.Authorizer") and server reflection, over mTLS unless configured
-// insecure.
+// (SERVING exactly while a policy is active and neither EnterLameDuck() nor
+// Shutdown() was called, for the server ("") and for "pdp.v1.Authorizer")
+// and server reflection, over mTLS unless configured insecure.
 // Thread-safe.
 class PdpServer {
  public:
@@ -46,9 +46,17 @@ class PdpServer {
   // SERVING.
   void Activate(std::shared_ptr<const Snapshot> snapshot);
 
+  // Starts the lame-duck phase before a Shutdown(): health reports
+  // NOT_SERVING for the server ("") and every service from now on, whatever
+  // Activate() does later, while every call is still answered as before.
+  // Load balancers and health-checking clients stop sending new calls;
+  // those already on their way are still decided rather than refused.
+  // Idempotent.
+  void EnterLameDuck();
+
   // Stops accepting calls, lets those in flight finish for up to `grace`,
-  // and cancels the rest. Idempotent. The decision log is drained when the
-  // server is destroyed.
+  // and cancels the rest. Reports NOT_SERVING first (as EnterLameDuck()).
+  // Idempotent. The decision log is drained when the server is destroyed.
   void Shutdown(absl::Duration grace);
 
   // The version decisions are made against; empty while no policy is active.

@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "pdp/server/config.h"
+#include "pdp/token/token_settings.h"
 #include "yaml-cpp/yaml.h"
 
 namespace {
@@ -245,6 +246,7 @@ pdp::server::ServerConfig UnderTestRoot(pdp::server::ServerConfig config) {
   place(&config.tls.key);
   place(&config.tls.client_ca);
   for (auto& key : config.trusted_keys) place(&key.public_key);
+  if (!config.tokens.settings.empty()) place(&config.tokens.settings);
   return config;
 }
 
@@ -314,6 +316,9 @@ TEST_F(K8sTest, EveryPathTheServerReadsIsMounted) {
   for (const auto& key : config_.trusted_keys) {
     ExpectFileProvided("trusted_keys.public_key", key.public_key);
   }
+  if (!config_.tokens.settings.empty()) {
+    ExpectFileProvided("tokens.settings", config_.tokens.settings);
+  }
   YAML::Node args = container_["args"];
   ASSERT_EQ(args.size(), 2u);
   EXPECT_EQ(args[0].as<std::string>(), "--config");
@@ -347,6 +352,34 @@ TEST_F(K8sTest, PodIsLockedDown) {
           << "resources." << kind << "." << resource;
     }
   }
+}
+
+// Kubernetes sends SIGTERM, then SIGKILL after terminationGracePeriodSeconds.
+// The server's lame duck and drain must both fit, with time left to write
+// the decision log out and exit.
+TEST_F(K8sTest, TerminationGracePeriodCoversLameDuckAndDrain) {
+  pdp::server::ServerConfig config = config_;
+  const YAML::Node args = container_["args"];
+  for (size_t i = 0; i + 1 < args.size(); i += 2) {
+    const std::string flag = args[i].as<std::string>();
+    ASSERT_TRUE(absl::StartsWith(flag, "--")) << flag;
+    if (flag == "--config") continue;
+    ASSERT_TRUE(pdp::server::ApplyFlag(flag.substr(2),
+                                       args[i + 1].as<std::string>(), &config)
+                    .ok())
+        << flag;
+  }
+  EXPECT_GT(config.shutdown.lame_duck_seconds, 0)
+      << "without a lame duck, calls routed to a terminating pod before its "
+         "endpoint is removed are refused";
+  constexpr int kExitMarginSeconds = 5;
+  ASSERT_TRUE(pod_["spec"]["terminationGracePeriodSeconds"]);
+  EXPECT_GE(pod_["spec"]["terminationGracePeriodSeconds"].as<int>(),
+            config.shutdown.lame_duck_seconds + config.shutdown.grace_seconds +
+                kExitMarginSeconds)
+      << "lame duck " << config.shutdown.lame_duck_seconds << " s + drain "
+      << config.shutdown.grace_seconds << " s + " << kExitMarginSeconds
+      << " s to exit";
 }
 
 TEST_F(K8sTest, ReplicasSpreadAndStayAvailable) {
@@ -531,6 +564,31 @@ TEST(KubectlKustomizeTest, OfflineRenderMatchesKubectl) {
     }
   }
   EXPECT_EQ(seen.size(), ours.size()) << "kubectl renders fewer objects";
+}
+
+// The token settings the server reads at start load as it would load them:
+// every file of the ConfigMap mounted where tokens.settings points is
+// written out, and the settings file names only files of that ConfigMap.
+TEST_F(K8sTest, TokenSettingsLoadFromTheirConfigMap) {
+  ASSERT_FALSE(config_.tokens.settings.empty());
+  YAML::Node volume;
+  std::string rest;
+  bool read_only = false;
+  ASSERT_TRUE(FindMount(config_.tokens.settings, &volume, &rest, &read_only));
+  EXPECT_TRUE(read_only);
+  ASSERT_TRUE(volume["configMap"]);
+  YAML::Node cm =
+      r_.One("ConfigMap", volume["configMap"]["name"].as<std::string>());
+  const std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/tokens");
+  mkdir(dir.c_str(), 0755);
+  for (const auto& entry : cm["data"]) {
+    std::ofstream(absl::StrCat(dir, "/", entry.first.as<std::string>()))
+        << entry.second.as<std::string>();
+  }
+  absl::StatusOr<pdp::token::TokenSettings> settings =
+      pdp::token::LoadTokenSettings(absl::StrCat(dir, "/", rest));
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  EXPECT_FALSE(settings->issuers.empty());
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ callers:
 decision_log:
   path: ""
 YAML
-  "$server_bin" --config "$dir/config.yaml" --port-file "$dir/port" \
+  "$server_bin" --config "$dir/config.yaml" --lame-duck-seconds 0 --port-file "$dir/port" \
     >"$dir/server.log" 2>&1 &
   pids+=($!)
   # The server writes the port file once it serves; poll for it (bounded).

@@ -56,7 +56,7 @@ start_server() {
   exec 3<>"$events"  # Read-write: neither side's open() blocks.
   (
     cd "$dir" || { echo "exit cd" >&3; exit 1; }
-    "$ROOT/$SERVER" "$@" --listen 127.0.0.1:0 --port-file "$events" \
+    "$ROOT/$SERVER" "$@" --listen 127.0.0.1:0 --lame-duck-seconds 0 --port-file "$events" \
       >"$TMP/server.out" 2>"$TMP/server.log" 3>&- &
     echo "pid $!" >&3
     wait $!

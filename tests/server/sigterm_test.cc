@@ -1,6 +1,8 @@
 // The real pdp-server binary as a process: it serves mTLS from its config
-// file and flags, and SIGTERM drains the calls in flight, writes every
-// decision to the log and exits 0, after which nothing is accepted.
+// file and flags. SIGTERM starts the lame duck (health NOT_SERVING while
+// calls, on old and new connections, are still answered; a second SIGTERM
+// ends it early), then drains the calls in flight, writes every decision to
+// the log and exits 0, after which nothing is accepted.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -50,6 +52,104 @@ std::string Describe(const grpc::Status& status) {
 
 using Child = ::pdp::testproc::ChildProcess;
 
+constexpr int kServing = 1;
+constexpr int kNotServing = 2;
+
+// The server binary running as a child process on a free port of
+// 127.0.0.1, over mTLS with the Acme policy; kGateway may check and filter.
+struct Running {
+  std::unique_ptr<Child> child;
+  int port = 0;
+  std::string output_file;  // Its stdout and stderr.
+
+  std::string Output() const {
+    absl::StatusOr<std::string> text = ReadFile(output_file);
+    return text.ok() ? *text : text.status().ToString();
+  }
+};
+
+// Starts the server with `pki`'s certificates and the extra flags `flags`,
+// and waits (up to 20 s) for it to listen. The callers come from a config
+// file, the rest from flags. Returns Internal with the server's output if it
+// exits or does not listen in time.
+absl::StatusOr<Running> StartServer(const TestPki& pki,
+                                    const std::vector<std::string>& flags) {
+  const std::string dir = NewTempDir();
+  const std::string config_file = absl::StrCat(dir, "/server.yaml");
+  const std::string port_file = absl::StrCat(dir, "/port");
+  absl::Status written = testcerts::WriteFile(
+      config_file, absl::StrCat("listen: 127.0.0.1:8443\n"
+                                "callers:\n"
+                                "  - identity: ",
+                                kGateway,
+                                "\n"
+                                "    permissions: [check, filter]\n"));
+  if (!written.ok()) return written;
+  std::vector<std::string> argv = {
+      kServerBinary,   "--config",          config_file,
+      "--listen",      "127.0.0.1:0",       "--policy",
+      "examples/policies/acme",             "--tls-cert",
+      pki.cert_file(), "--tls-key",         pki.key_file(),
+      "--tls-client-ca", pki.ca_file(),     "--port-file",
+      port_file};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  Running running;
+  running.output_file = absl::StrCat(dir, "/server.out");
+  absl::StatusOr<std::unique_ptr<Child>> child =
+      Child::Spawn(argv, running.output_file);
+  if (!child.ok()) return child.status();
+  running.child = *std::move(child);
+
+  // The port file appears once the server listens.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (true) {
+    absl::StatusOr<std::string> text = ReadFile(port_file);
+    if (text.ok() && absl::EndsWith(*text, "\n")) {
+      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &running.port) ||
+          running.port <= 0) {
+        return absl::InternalError(absl::StrCat("bad port file: ", *text));
+      }
+      return running;
+    }
+    if (running.child->Poll()) {
+      return absl::InternalError(
+          absl::StrCat("the server exited:\n", running.Output()));
+    }
+    if (absl::Now() > deadline) {
+      return absl::InternalError(
+          absl::StrCat("no port file after 20 s:\n", running.Output()));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
+// Asks `channel` for the health of `service` until it reports `want`, for up
+// to `timeout`. Returns the last answer (or error) seen.
+absl::StatusOr<int> AwaitHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                const std::string& service, int want,
+                                absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    absl::StatusOr<int> health = HealthCheck(channel, service);
+    if ((health.ok() && *health == want) || absl::Now() > deadline) {
+      return health;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
+// The exit of a server after a signal: 0 within `timeout`.
+void ExpectExitsZero(const Running& server, absl::Duration timeout) {
+  ASSERT_TRUE(server.child->WaitFor(timeout))
+      << "still running " << timeout << " after SIGTERM:\n"
+      << server.Output();
+  const int wait_status = server.child->wait_status();
+  ASSERT_TRUE(WIFEXITED(wait_status))
+      << "killed by signal " << WTERMSIG(wait_status) << ":\n"
+      << server.Output();
+  EXPECT_EQ(WEXITSTATUS(wait_status), 0) << server.Output();
+}
+
 // Whether a TCP connection to 127.0.0.1:`port` is accepted.
 bool Accepts(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -64,55 +164,21 @@ bool Accepts(int port) {
   return ok;
 }
 
+// Without a lame duck the drain starts at once.
 TEST(SigtermTest, DrainsThenExitsZeroAndStopsAccepting) {
   absl::StatusOr<TestPki> pki = TestPki::Create();
   ASSERT_TRUE(pki.ok()) << pki.status();
   absl::StatusOr<KeyAndCert> gateway = pki->Client(kGateway);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
 
-  const std::string dir = pki->dir();
-  const std::string config_file = absl::StrCat(dir, "/server.yaml");
-  const std::string port_file = absl::StrCat(dir, "/port");
-  const std::string log_file = absl::StrCat(dir, "/decisions.jsonl");
-  const std::string output = absl::StrCat(dir, "/server.out");
-  // The callers come from the config file; the rest from flags.
-  ASSERT_TRUE(
-      testcerts::WriteFile(config_file, absl::StrCat("listen: 127.0.0.1:8443\n"
-                                                     "callers:\n"
-                                                     "  - identity: ",
-                                                     kGateway,
-                                                     "\n"
-                                                     "    permissions: [check, "
-                                                     "filter]\n"))
-          .ok());
-  absl::StatusOr<std::unique_ptr<Child>> child = Child::Spawn(
-      {kServerBinary, "--config", config_file, "--listen", "127.0.0.1:0",
-       "--policy", "examples/policies/acme", "--tls-cert", pki->cert_file(),
-       "--tls-key", pki->key_file(), "--tls-client-ca", pki->ca_file(),
-       "--decision-log", log_file, "--port-file", port_file},
-      output);
-  ASSERT_TRUE(child.ok()) << child.status();
-  auto server_output = [&] {
-    absl::StatusOr<std::string> text = ReadFile(output);
-    return text.ok() ? *text : text.status().ToString();
-  };
-
-  // The port file appears once the server listens.
-  int port = 0;
-  const absl::Time start_deadline = absl::Now() + absl::Seconds(20);
-  while (port == 0) {
-    absl::StatusOr<std::string> text = ReadFile(port_file);
-    if (text.ok() && absl::EndsWith(*text, "\n")) {
-      ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &port))
-          << *text;
-      break;
-    }
-    ASSERT_FALSE((*child)->Poll()) << "the server exited:\n" << server_output();
-    ASSERT_LT(absl::Now(), start_deadline) << "no port file after 20 s:\n"
-                                           << server_output();
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_GT(port, 0);
+  const std::string log_file = absl::StrCat(pki->dir(), "/decisions.jsonl");
+  absl::StatusOr<Running> server = StartServer(
+      *pki, {"--decision-log", log_file, "--lame-duck-seconds", "0"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  Running& running = *server;
+  const int port = running.port;
+  auto server_output = [&] { return running.Output(); };
+  const std::unique_ptr<Child>& child = running.child;
 
   const std::string& ca = pki->ca().cert_pem();
   // An idle channel of this process's synchronous client only reads (and so
@@ -169,15 +235,15 @@ TEST(SigtermTest, DrainsThenExitsZeroAndStopsAccepting) {
   }
   EXPECT_GE(answered.load(), 50) << "the load did not get going";
 
-  EXPECT_EQ(kill((*child)->pid(), SIGTERM), 0);
+  EXPECT_EQ(kill(child->pid(), SIGTERM), 0);
   const absl::Time signalled = absl::Now();
-  const bool exited = (*child)->WaitFor(absl::Seconds(20));
+  const bool exited = child->WaitFor(absl::Seconds(20));
   const absl::Duration drain = absl::Now() - signalled;
   stop.store(true);
   for (std::thread& loader : loaders) loader.join();
   ASSERT_TRUE(exited) << "still running 20 s after SIGTERM:\n"
                       << server_output();
-  const int wait_status = (*child)->wait_status();
+  const int wait_status = child->wait_status();
   ASSERT_TRUE(WIFEXITED(wait_status))
       << "killed by signal " << WTERMSIG(wait_status) << ":\n"
       << server_output();
@@ -213,6 +279,100 @@ TEST(SigtermTest, DrainsThenExitsZeroAndStopsAccepting) {
       absl::StrSplit(*log, '\n', absl::SkipEmpty());
   EXPECT_EQ(lines.size(), static_cast<size_t>(decisions))
       << "answered " << decisions << " decisions, logged " << lines.size();
+}
+
+// A replica being replaced still receives calls for a while after SIGTERM
+// (endpoint lists update asynchronously). During the lame duck it reports
+// NOT_SERVING for the server and the Authorizer, yet decides every call, on
+// connections made before and after the signal; then it drains and exits 0.
+TEST(SigtermTest, LameDuckReportsNotServingWhileStillAnswering) {
+  absl::StatusOr<TestPki> pki = TestPki::Create();
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  absl::StatusOr<KeyAndCert> gateway = pki->Client(kGateway);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  constexpr int kLameDuckSeconds = 2;
+  absl::StatusOr<Running> server = StartServer(
+      *pki,
+      {"--lame-duck-seconds", absl::StrCat(kLameDuckSeconds), "--decision-log",
+       absl::StrCat(pki->dir(), "/decisions.jsonl")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string& ca = pki->ca().cert_pem();
+
+  std::shared_ptr<grpc::Channel> before =
+      MtlsChannel(server->port, ca, &*gateway);
+  for (const std::string service : {"", "pdp.v1.Authorizer"}) {
+    absl::StatusOr<int> health = HealthCheck(before, service);
+    ASSERT_TRUE(health.ok()) << health.status();
+    EXPECT_EQ(*health, kServing) << "service \"" << service << "\"";
+  }
+
+  ASSERT_EQ(kill(server->child->pid(), SIGTERM), 0);
+  const absl::Time signalled = absl::Now();
+  absl::StatusOr<int> health =
+      AwaitHealth(before, "", kNotServing, absl::Seconds(kLameDuckSeconds));
+  ASSERT_TRUE(health.ok()) << health.status() << "\n" << server->Output();
+  ASSERT_EQ(*health, kNotServing) << server->Output();
+  health = HealthCheck(before, "pdp.v1.Authorizer");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, kNotServing);
+
+  // Still decided: on the connection from before the signal, and on a new
+  // one. (After the lame duck, calls would be refused: the drain accepts no
+  // new ones.)
+  std::shared_ptr<grpc::Channel> after =
+      MtlsChannel(server->port, ca, &*gateway);
+  for (const auto* channel : {&before, &after}) {
+    v1::CheckResponse response;
+    grpc::Status status = v1::Authorizer::NewStub(*channel)->Check(
+        Deadline().get(), AllowedCheck(), &response);
+    ASSERT_TRUE(status.ok()) << (channel == &before ? "old" : "new")
+                             << " connection: " << Describe(status) << "\n"
+                             << server->Output();
+    EXPECT_EQ(response.decision().effect(), v1::EFFECT_ALLOW);
+  }
+  EXPECT_TRUE(server->child->running());
+  // An idle channel would stretch the drain (see above).
+  before.reset();
+  after.reset();
+
+  ExpectExitsZero(*server, absl::Seconds(20));
+  // The lame duck ran its full length before the drain.
+  EXPECT_GE(absl::Now() - signalled, absl::Seconds(kLameDuckSeconds));
+  const std::string output = server->Output();
+  EXPECT_TRUE(absl::StrContains(
+      output, absl::StrCat("lame duck for ", kLameDuckSeconds, " s")))
+      << output;
+  EXPECT_TRUE(absl::StrContains(output, "lame duck over, draining")) << output;
+  EXPECT_FALSE(absl::StrContains(output, "ending it early")) << output;
+}
+
+// A second SIGTERM during the lame duck starts the drain at once.
+TEST(SigtermTest, SecondSignalEndsTheLameDuck) {
+  absl::StatusOr<TestPki> pki = TestPki::Create();
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  absl::StatusOr<KeyAndCert> gateway = pki->Client(kGateway);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  absl::StatusOr<Running> server =
+      StartServer(*pki, {"--lame-duck-seconds", "600"});
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  std::shared_ptr<grpc::Channel> channel =
+      MtlsChannel(server->port, pki->ca().cert_pem(), &*gateway);
+  absl::StatusOr<int> health = HealthCheck(channel);
+  ASSERT_TRUE(health.ok()) << health.status();
+  ASSERT_EQ(*health, kServing);
+  ASSERT_EQ(kill(server->child->pid(), SIGTERM), 0);
+  // NOT_SERVING: the first signal was taken and the lame duck is on.
+  health = AwaitHealth(channel, "", kNotServing, absl::Seconds(10));
+  ASSERT_TRUE(health.ok()) << health.status();
+  ASSERT_EQ(*health, kNotServing) << server->Output();
+  channel.reset();
+
+  ASSERT_EQ(kill(server->child->pid(), SIGTERM), 0);
+  ExpectExitsZero(*server, absl::Seconds(20));
+  EXPECT_TRUE(absl::StrContains(server->Output(),
+                                "during the lame duck, ending it early"))
+      << server->Output();
 }
 
 }  // namespace

@@ -195,7 +195,8 @@ class CrashTest : public ::testing::Test {
   void StartServer() {
     const std::string port_file = absl::StrCat(dir_, "/port-", ++starts_);
     absl::StatusOr<std::unique_ptr<Child>> child = Child::Spawn(
-        {kServerBinary, "--config", config_file_, "--port-file", port_file},
+        {kServerBinary, "--config", config_file_, "--lame-duck-seconds", "0",
+         "--port-file", port_file},
         output_);
     ASSERT_TRUE(child.ok()) << child.status();
     child_ = *std::move(child);

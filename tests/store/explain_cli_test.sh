@@ -36,7 +36,7 @@ callers:
 decision_log:
   path: ""
 YAML
-"$server_bin" --config "$tmp/config.yaml" --port-file "$tmp/port" >"$tmp/server.log" 2>&1 &
+"$server_bin" --config "$tmp/config.yaml" --lame-duck-seconds 0 --port-file "$tmp/port" >"$tmp/server.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
 waited=0
