@@ -17,8 +17,12 @@ namespace golden {
 inline constexpr char kPolicyDir[] = "examples/policies/acme";
 inline constexpr char kCasesFile[] = "tests/golden/acme_cases.yaml";
 
-// One `checks` entry of the table (its format is described at the top of
-// acme_cases.yaml).
+// The table is a policy test file in pdpctl's format with its extensions
+// (tools/pdpctl/policy_test_reader.h, PolicyTestFormat::extended), read by
+// that reader; these are its cases with every expectation made exact (an
+// absent list means none). The top of acme_cases.yaml describes the format.
+
+// One `cases` entry of the table.
 struct CheckCase {
   int line = 0;  // Of the entry in the table file.
   std::string name;
@@ -60,10 +64,10 @@ struct Table {
   std::vector<DiscoveryCase> discovery;
 };
 
-// Reads a golden table strictly: an unknown key or a misspelt word is an
-// error, so that a typo cannot turn a case into one that trivially passes.
-// Returns InvalidArgument listing every problem as "path:line: sentence",
-// NotFound if the file cannot be read.
+// Reads a golden table strictly (pdpctl::ReadPolicyTestFile, extended): an
+// unknown key or a misspelt word is an error, so that a typo cannot turn a
+// case into one that trivially passes. Returns InvalidArgument listing every
+// problem as "path:line: sentence", NotFound if the file cannot be read.
 absl::StatusOr<Table> ReadTable(const std::string& path);
 
 }  // namespace golden

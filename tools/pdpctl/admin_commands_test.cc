@@ -22,10 +22,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "gtest/gtest.h"
 #include "pdp/compiler.h"
 #include "pdp/signing.h"
@@ -33,6 +33,7 @@
 #include "pdp/v1/directory.grpc.pb.h"
 #include "tests/testing/test_certs.h"
 #include "tools/pdpctl/commands.h"
+#include "tools/pdpctl/pdpctl_testing.h"
 #include "tools/pdpctl/replicas.h"
 
 namespace pdpctl {
@@ -49,20 +50,7 @@ using ::testing::StartsWith;
 constexpr char kPolicy[] = "tools/pdpctl/testdata/policy";
 constexpr char kBroken[] = "tools/pdpctl/testdata/broken";
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-Result Pdpctl(const std::vector<std::string>& argv) {
-  std::ostringstream out, err;
-  Result result;
-  result.code = Run(argv, out, err);
-  result.out = out.str();
-  result.err = err.str();
-  return result;
-}
+using Result = PdpctlResult;
 
 std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
@@ -299,7 +287,7 @@ class FakeServer {
 
 TEST(KeygenTest, WritesKeyPairWithModesAndPrintsKeyId) {
   const std::string prefix = TempDir() + "/ci";
-  Result r = Pdpctl({"keygen", "--out", prefix});
+  Result r = RunPdpctl({"keygen", "--out", prefix});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.err, IsEmpty());
   const std::string public_pem = Slurp(prefix + ".pub");
@@ -317,13 +305,13 @@ TEST(KeygenTest, WritesKeyPairWithModesAndPrintsKeyId) {
   EXPECT_EQ(st.st_mode & 0777, 0644u);
 
   // Never overwrites a key.
-  Result again = Pdpctl({"keygen", "--out", prefix});
+  Result again = RunPdpctl({"keygen", "--out", prefix});
   EXPECT_EQ(again.code, kExitFailed);
   EXPECT_THAT(again.err, HasSubstr("exists; not overwriting it"));
   EXPECT_EQ(Slurp(prefix + ".key"), private_pem);
   EXPECT_EQ(Slurp(prefix + ".pub"), public_pem);
 
-  EXPECT_EQ(Pdpctl({"keygen"}).code, kExitUsage);
+  EXPECT_EQ(RunPdpctl({"keygen"}).code, kExitUsage);
 }
 
 // ---------------------------------------------------------------- bundle
@@ -331,7 +319,7 @@ TEST(KeygenTest, WritesKeyPairWithModesAndPrintsKeyId) {
 // Makes a key pair in `dir`; returns the prefix.
 std::string Keygen(const std::string& dir) {
   const std::string prefix = dir + "/signer";
-  Result r = Pdpctl({"keygen", "--out", prefix});
+  Result r = RunPdpctl({"keygen", "--out", prefix});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   return prefix;
 }
@@ -341,8 +329,8 @@ TEST(BundleTest, WritesSignedBundleThatVerifiesAndCompiles) {
   const std::string key = Keygen(dir);
   const std::string file = dir + "/policy.bundle";
   const std::string key_id = *pdp::KeyIdOf(Slurp(key + ".pub"));
-  Result r = Pdpctl({"bundle", kPolicy, "--key", key + ".key", "--version",
-                     "42", "--source-commit", "0123abc", "-o", file});
+  Result r = RunPdpctl({"bundle", kPolicy, "--key", key + ".key", "--version",
+                        "42", "--source-commit", "0123abc", "-o", file});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.err, IsEmpty());
   EXPECT_EQ(r.out, absl::StrCat("bundle v42: 8 tools, 2 roles, 2 agents, "
@@ -376,8 +364,8 @@ TEST(BundleTest, WritesSignedBundleThatVerifiesAndCompiles) {
   EXPECT_EQ((*snapshot)->tools().size(), 8u);
 
   // --out works as well as -o, and replaces the file.
-  Result again = Pdpctl({"bundle", kPolicy, "--key", key + ".key",
-                         "--version", "43", "--out", file});
+  Result again = RunPdpctl({"bundle", kPolicy, "--key", key + ".key",
+                            "--version", "43", "--out", file});
   ASSERT_EQ(again.code, kExitOk) << again.err;
   ASSERT_TRUE(signed_bundle.ParseFromString(Slurp(file)));
   EXPECT_EQ(trusted->Open(signed_bundle)->metadata().version(), 43u);
@@ -387,14 +375,14 @@ TEST(BundleTest, BrokenPolicyExitsOneWithFileLineErrorsAndWritesNothing) {
   const std::string dir = TempDir();
   const std::string key = Keygen(dir);
   const std::string file = dir + "/broken.bundle";
-  Result r = Pdpctl({"bundle", kBroken, "--key", key + ".key", "--version",
-                     "1", "-o", file});
+  Result r = RunPdpctl(
+      {"bundle", kBroken, "--key", key + ".key", "--version", "1", "-o", file});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, IsEmpty());
   EXPECT_THAT(r.err, HasSubstr(std::string(kBroken) + "/roles.yaml:5: "));
   EXPECT_THAT(r.err, HasSubstr(std::string(kBroken) + "/tools.yaml:"));
   // The same errors validate prints.
-  Result validate = Pdpctl({"validate", kBroken});
+  Result validate = RunPdpctl({"validate", kBroken});
   for (const std::string& line : Lines(validate.err)) {
     EXPECT_THAT(r.err, HasSubstr(line));
   }
@@ -406,20 +394,20 @@ TEST(BundleTest, RefusesBadArguments) {
   const std::string key = Keygen(dir);
   const std::string file = dir + "/x.bundle";
   for (const char* version : {"0", "-1", "v2", "1.5"}) {
-    Result r = Pdpctl({"bundle", kPolicy, "--key", key + ".key", "--version",
-                       version, "-o", file});
+    Result r = RunPdpctl({"bundle", kPolicy, "--key", key + ".key", "--version",
+                          version, "-o", file});
     EXPECT_EQ(r.code, kExitUsage) << version;
     EXPECT_THAT(r.err, HasSubstr("--version must be a whole number >= 1"));
   }
-  EXPECT_EQ(Pdpctl({"bundle", kPolicy, "--version", "1", "-o", file}).code,
+  EXPECT_EQ(RunPdpctl({"bundle", kPolicy, "--version", "1", "-o", file}).code,
             kExitUsage);
-  EXPECT_EQ(Pdpctl({"bundle", "--key", key + ".key", "--version", "1", "-o",
-                    file})
-                .code,
-            kExitUsage);
+  EXPECT_EQ(
+      RunPdpctl({"bundle", "--key", key + ".key", "--version", "1", "-o", file})
+          .code,
+      kExitUsage);
   // The public key is not a signing key, and nothing leaks from it.
-  Result r = Pdpctl({"bundle", kPolicy, "--key", key + ".pub", "--version",
-                     "1", "-o", file});
+  Result r = RunPdpctl(
+      {"bundle", kPolicy, "--key", key + ".pub", "--version", "1", "-o", file});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("--key"));
   EXPECT_THAT(r.err, Not(HasSubstr("BEGIN")));
@@ -427,8 +415,8 @@ TEST(BundleTest, RefusesBadArguments) {
   absl::StatusOr<pdp::testcerts::TestCa> ca = pdp::testcerts::TestCa::Create("ca");
   ASSERT_TRUE(ca.ok());
   WriteText(dir + "/ec.key", ca->key_pem());
-  r = Pdpctl({"bundle", kPolicy, "--key", dir + "/ec.key", "--version", "1",
-              "-o", file});
+  r = RunPdpctl({"bundle", kPolicy, "--key", dir + "/ec.key", "--version", "1",
+                 "-o", file});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("not an Ed25519 private key"));
   EXPECT_FALSE(Exists(file));
@@ -438,8 +426,8 @@ TEST(BundleTest, RefusesBadArguments) {
 std::string MakeBundle(const std::string& dir, int version) {
   const std::string key = Keygen(dir);
   const std::string file = absl::StrCat(dir, "/v", version, ".bundle");
-  Result r = Pdpctl({"bundle", kPolicy, "--key", key + ".key", "--version",
-                     absl::StrCat(version), "-o", file});
+  Result r = RunPdpctl({"bundle", kPolicy, "--key", key + ".key", "--version",
+                        absl::StrCat(version), "-o", file});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   return file;
 }
@@ -449,8 +437,8 @@ std::string MakeBundle(const std::string& dir, int version) {
 TEST(PushTest, PushesToEveryReplicaAndReportsEach) {
   const std::string file = MakeBundle(TempDir(), 7);
   FakeServer a, b;
-  Result r = Pdpctl({"push", file, "--server", a.address(), "--server",
-                     b.address(), "--insecure"});
+  Result r = RunPdpctl({"push", file, "--server", a.address(), "--server",
+                        b.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(Lines(r.out), ElementsAre(a.address() + ": active v7",
                                         b.address() + ": active v7"));
@@ -466,8 +454,8 @@ TEST(PushTest, OneFailingReplicaFailsThePush) {
   FakeServer a, b;
   b.admin().Answer(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                 "version 3 is not above the active 5"));
-  Result r = Pdpctl({"push", file, "--server", a.address(), "--server",
-                     b.address(), "--insecure"});
+  Result r = RunPdpctl({"push", file, "--server", a.address(), "--server",
+                        b.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(Lines(r.out),
               ElementsAre(a.address() + ": active v3",
@@ -486,8 +474,8 @@ TEST(PushTest, UnreachableServerIsAFailedReplica) {
     FakeServer gone;
     dead = gone.address();
   }
-  Result r = Pdpctl({"push", file, "--server", dead, "--insecure",
-                     "--timeout", "5"});
+  Result r = RunPdpctl(
+      {"push", file, "--server", dead, "--insecure", "--timeout", "5"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, StartsWith(dead + ": FAILED UNAVAILABLE: "));
 }
@@ -508,21 +496,22 @@ TEST(PushTest, HostNameExpandsToEveryAddressItResolvesTo) {
         name, " (", address == "::1" ? "[::1]" : address, ":", server.port(),
         "): active v7"));
   }
-  Result r = Pdpctl({"push", file, "--server", name, "--insecure"});
+  Result r = RunPdpctl({"push", file, "--server", name, "--insecure"});
   EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
   EXPECT_EQ(Lines(r.out), expected);
   EXPECT_EQ(server.admin().pushes().size(), addresses->size());
 
   // The same address twice (the name and the literal) is pushed to once.
-  r = Pdpctl({"push", file, "--server", name, "--server",
-              absl::StrCat((*addresses)[0] == "::1" ? "[::1]" : (*addresses)[0],
-                           ":", server.port()),
-              "--insecure"});
+  r = RunPdpctl(
+      {"push", file, "--server", name, "--server",
+       absl::StrCat((*addresses)[0] == "::1" ? "[::1]" : (*addresses)[0], ":",
+                    server.port()),
+       "--insecure"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(server.admin().pushes().size(), 2 * addresses->size());
 
   // --no-resolve: the name as given, one push.
-  r = Pdpctl({"push", file, "--server", name, "--insecure", "--no-resolve"});
+  r = RunPdpctl({"push", file, "--server", name, "--insecure", "--no-resolve"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out, name + ": active v7\n");
   EXPECT_EQ(server.admin().pushes().size(), 2 * addresses->size() + 1);
@@ -531,8 +520,8 @@ TEST(PushTest, HostNameExpandsToEveryAddressItResolvesTo) {
 TEST(PushTest, NameThatDoesNotResolveIsAFailedReplica) {
   const std::string file = MakeBundle(TempDir(), 1);
   FakeServer server;
-  Result r = Pdpctl({"push", file, "--server", "no-such-host.invalid:8443",
-                     "--server", server.address(), "--insecure"});
+  Result r = RunPdpctl({"push", file, "--server", "no-such-host.invalid:8443",
+                        "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(Lines(r.out),
               ElementsAre(StartsWith("no-such-host.invalid:8443: FAILED "
@@ -545,25 +534,25 @@ TEST(PushTest, RefusesBadFilesAndFlags) {
   const std::string dir = TempDir();
   FakeServer server;
   WriteText(dir + "/junk", "this is not a bundle");
-  Result r = Pdpctl({"push", dir + "/junk", "--server", server.address(),
-                     "--insecure"});
+  Result r = RunPdpctl(
+      {"push", dir + "/junk", "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("is not a signed bundle"));
-  EXPECT_EQ(Pdpctl({"push", dir + "/missing", "--server", server.address(),
-                    "--insecure"})
+  EXPECT_EQ(RunPdpctl({"push", dir + "/missing", "--server", server.address(),
+                       "--insecure"})
                 .code,
             kExitUsage);
   EXPECT_TRUE(server.admin().pushes().empty());
 
   const std::string file = MakeBundle(dir, 1);
-  r = Pdpctl({"push", file, "--insecure"});
+  r = RunPdpctl({"push", file, "--insecure"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("missing --server ADDR"));
-  r = Pdpctl({"push", file, "--server", server.address()});
+  r = RunPdpctl({"push", file, "--server", server.address()});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("--insecure"));
-  r = Pdpctl({"push", file, "--server", server.address(), "--insecure",
-              "--ca", file});
+  r = RunPdpctl(
+      {"push", file, "--server", server.address(), "--insecure", "--ca", file});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_TRUE(server.admin().pushes().empty());
 }
@@ -594,7 +583,7 @@ TEST(StatusTest, PrintsActiveBundleAndCounts) {
   status.set_directory_users(1000);
   server.admin().SetStatus(status);
 
-  Result r = Pdpctl({"status", "--server", server.address(), "--insecure"});
+  Result r = RunPdpctl({"status", "--server", server.address(), "--insecure"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(
       Lines(r.out),
@@ -604,7 +593,7 @@ TEST(StatusTest, PrintsActiveBundleAndCounts) {
                   "2025-01-01T00:00:00Z",
                   "  8 tools, 2 roles, 2 bundle users, 1000 directory users"));
 
-  Result json = Pdpctl(
+  Result json = RunPdpctl(
       {"status", "--server", server.address(), "--insecure", "--json"});
   ASSERT_EQ(json.code, kExitOk) << json.err;
   v1::GetStatusResponse parsed;
@@ -616,22 +605,22 @@ TEST(StatusTest, PrintsActiveBundleAndCounts) {
   EXPECT_THAT(json.out, HasSubstr("\"policy_version\""));
 
   server.admin().SetStatus(v1::GetStatusResponse());
-  r = Pdpctl({"status", "--server", server.address(), "--insecure"});
+  r = RunPdpctl({"status", "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_THAT(r.out, HasSubstr("NOT SERVING"));
 
   server.admin().Answer(
       grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                    "caller spiffe://acme.example/gw may not admin"));
-  r = Pdpctl({"status", "--server", server.address(), "--insecure"});
+  r = RunPdpctl({"status", "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_EQ(r.err, "pdpctl status: " + server.address() +
                        ": PERMISSION_DENIED: caller "
                        "spiffe://acme.example/gw may not admin\n");
 
   // One server only.
-  EXPECT_EQ(Pdpctl({"status", "--server", server.address(), "--server",
-                    server.address(), "--insecure"})
+  EXPECT_EQ(RunPdpctl({"status", "--server", server.address(), "--server",
+                       server.address(), "--insecure"})
                 .code,
             kExitUsage);
 }
@@ -643,7 +632,7 @@ TEST(BundlesTest, ListsVersionsAndMarksTheActiveOne) {
   *list.add_bundles() = Info(2, "");
   list.set_active_version(1);
   server.admin().SetList(list);
-  Result r = Pdpctl({"bundles", "--server", server.address(), "--insecure"});
+  Result r = RunPdpctl({"bundles", "--server", server.address(), "--insecure"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   std::vector<std::string> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
@@ -655,48 +644,48 @@ TEST(BundlesTest, ListsVersionsAndMarksTheActiveOne) {
   EXPECT_THAT(lines[2], MatchesRegex(" +2 +.* +- +2468"));
 
   server.admin().SetList(v1::ListBundlesResponse());
-  r = Pdpctl({"bundles", "--server", server.address(), "--insecure"});
+  r = RunPdpctl({"bundles", "--server", server.address(), "--insecure"});
   EXPECT_THAT(r.out, HasSubstr("no bundles stored"));
 }
 
 TEST(HealthTest, ExitsZeroOnlyWhileServing) {
   FakeServer server;
   server.SetServing(true);
-  Result r = Pdpctl({"health", "--server", server.address(), "--insecure"});
+  Result r = RunPdpctl({"health", "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out, server.address() + ": SERVING\n");
   server.SetServing(false);
-  r = Pdpctl({"health", "--server", server.address(), "--insecure"});
+  r = RunPdpctl({"health", "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_EQ(r.out, server.address() + ": NOT_SERVING\n");
-  r = Pdpctl({"health", "--server", server.address(), "--insecure",
-              "--service", "no.such.Service"});
+  r = RunPdpctl({"health", "--server", server.address(), "--insecure",
+                 "--service", "no.such.Service"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
-  EXPECT_EQ(Pdpctl({"health", "--insecure"}).code, kExitUsage);
+  EXPECT_EQ(RunPdpctl({"health", "--insecure"}).code, kExitUsage);
 }
 
 TEST(RollbackTest, ActivatesTheVersion) {
   FakeServer server;
-  Result r = Pdpctl(
-      {"rollback", "4", "--server", server.address(), "--insecure"});
+  Result r =
+      RunPdpctl({"rollback", "4", "--server", server.address(), "--insecure"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out, server.address() + ": active v4\n");
   EXPECT_THAT(server.admin().activations(), ElementsAre(4u));
 
   server.admin().Answer(
       grpc::Status(grpc::StatusCode::NOT_FOUND, "no stored bundle v9"));
-  r = Pdpctl({"rollback", "9", "--server", server.address(), "--insecure"});
+  r = RunPdpctl({"rollback", "9", "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.err, HasSubstr("NOT_FOUND: no stored bundle v9"));
 
   EXPECT_EQ(
-      Pdpctl({"rollback", "x", "--server", server.address(), "--insecure"})
+      RunPdpctl({"rollback", "x", "--server", server.address(), "--insecure"})
           .code,
       kExitUsage);
-  EXPECT_EQ(Pdpctl({"rollback", "--server", server.address(), "--insecure"})
-                .code,
-            kExitUsage);
+  EXPECT_EQ(
+      RunPdpctl({"rollback", "--server", server.address(), "--insecure"}).code,
+      kExitUsage);
   EXPECT_THAT(server.admin().activations(), ElementsAre(4u, 9u));
 }
 
@@ -724,8 +713,8 @@ TEST(UsersTest, ImportsJsonLinesInBatches) {
             "{\"id\": \"u4\", \"roles\": [\"sales\"]}\r\n"
             "{\"id\": \"u5\", \"attributes\": {}}\n");
   FakeServer server;
-  Result r = Pdpctl({"users", "import", file, "--server", server.address(),
-                     "--insecure", "--batch", "2"});
+  Result r = RunPdpctl({"users", "import", file, "--server", server.address(),
+                        "--insecure", "--batch", "2"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out, "imported 5 users to " + server.address() + "\n");
   std::vector<int> sizes;
@@ -736,12 +725,12 @@ TEST(UsersTest, ImportsJsonLinesInBatches) {
   EXPECT_THAT(u1.roles(), ElementsAre("sales", "manager"));
   EXPECT_EQ(u1.attributes().at("dept"), "emea");
 
-  Result get = Pdpctl({"users", "get", "u1", "--server", server.address(),
-                       "--insecure"});
+  Result get = RunPdpctl(
+      {"users", "get", "u1", "--server", server.address(), "--insecure"});
   ASSERT_EQ(get.code, kExitOk) << get.err;
   EXPECT_EQ(get.out, "u1\n  roles: sales, manager\n  attributes: dept=emea\n");
-  Result json = Pdpctl({"users", "get", "u1", "--server", server.address(),
-                        "--insecure", "--json"});
+  Result json = RunPdpctl({"users", "get", "u1", "--server", server.address(),
+                           "--insecure", "--json"});
   EXPECT_EQ(json.out,
             "{\"attributes\":{\"dept\":\"emea\"},\"id\":\"u1\","
             "\"roles\":[\"sales\",\"manager\"]}\n");
@@ -752,8 +741,8 @@ TEST(UsersTest, ImportsCsvWithOrWithoutHeader) {
   FakeServer server;
   WriteText(dir + "/with_header.csv",
             "id,roles\nalice,sales;manager\nbob,sales\ncarol,\n");
-  Result r = Pdpctl({"users", "import", dir + "/with_header.csv", "--server",
-                     server.address(), "--insecure"});
+  Result r = RunPdpctl({"users", "import", dir + "/with_header.csv", "--server",
+                        server.address(), "--insecure"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out, "imported 3 users to " + server.address() + "\n");
   ASSERT_EQ(server.directory().upserts().size(), 1u);
@@ -766,8 +755,8 @@ TEST(UsersTest, ImportsCsvWithOrWithoutHeader) {
 
   // No header, no extension: detected from the content.
   WriteText(dir + "/plain", "dave, ops ; sales\n");
-  r = Pdpctl({"users", "import", dir + "/plain", "--server", server.address(),
-              "--insecure"});
+  r = RunPdpctl({"users", "import", dir + "/plain", "--server",
+                 server.address(), "--insecure"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   ASSERT_EQ(server.directory().upserts().size(), 2u);
   EXPECT_EQ(server.directory().upserts()[1].users(0).id(), "dave");
@@ -787,8 +776,8 @@ TEST(UsersTest, MalformedFileReportsEveryLineAndSendsNothing) {
             "{\"id\": \"ok\"}\n"
             "{\"id\": \"y\", \"attributes\": {\"n\": 3}}\n"
             "{\"id\": \"z\", \"role\": [\"a\"]}\n");
-  Result r = Pdpctl({"users", "import", jsonl, "--server", server.address(),
-                     "--insecure"});
+  Result r = RunPdpctl(
+      {"users", "import", jsonl, "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, IsEmpty());
   EXPECT_THAT(
@@ -805,8 +794,8 @@ TEST(UsersTest, MalformedFileReportsEveryLineAndSendsNothing) {
 
   const std::string csv = dir + "/bad.csv";
   WriteText(csv, "id,roles\nalice,sales\n,sales\nbob,sales,extra\n");
-  r = Pdpctl({"users", "import", csv, "--server", server.address(),
-              "--insecure"});
+  r = RunPdpctl(
+      {"users", "import", csv, "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.err, HasSubstr(csv + ":3: the user id is empty"));
   EXPECT_THAT(r.err, HasSubstr(csv + ":4: expected id,roles"));
@@ -818,8 +807,8 @@ TEST(UsersTest, ServerFailureMidImportSaysHowFarItGot) {
   FakeServer server;
   server.directory().FailUpsertAfter(1);
   WriteText(dir + "/u.csv", "a\nb\nc\n");
-  Result r = Pdpctl({"users", "import", dir + "/u.csv", "--server",
-                     server.address(), "--insecure", "--batch", "2"});
+  Result r = RunPdpctl({"users", "import", dir + "/u.csv", "--server",
+                        server.address(), "--insecure", "--batch", "2"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.err, HasSubstr("RESOURCE_EXHAUSTED: disk full"));
   EXPECT_THAT(r.err, HasSubstr("2 of 3 users were imported"));
@@ -830,8 +819,8 @@ TEST(UsersTest, GetAndDelete) {
   v1::User alice;
   alice.set_id("alice");
   server.directory().Put(alice);
-  Result r = Pdpctl({"users", "delete", "alice", "nobody", "--server",
-                     server.address(), "--insecure"});
+  Result r = RunPdpctl({"users", "delete", "alice", "nobody", "--server",
+                        server.address(), "--insecure"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out,
             "deleted 1 of 2 users (the others were not in the directory)\n");
@@ -839,21 +828,21 @@ TEST(UsersTest, GetAndDelete) {
   EXPECT_THAT(server.directory().deletes()[0].user_ids(),
               ElementsAre("alice", "nobody"));
 
-  r = Pdpctl({"users", "get", "alice", "--server", server.address(),
-              "--insecure"});
+  r = RunPdpctl(
+      {"users", "get", "alice", "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.err, HasSubstr("user \"alice\" is not in the directory"));
 
-  EXPECT_EQ(Pdpctl({"users", "frob", "--server", server.address(),
-                    "--insecure"})
-                .code,
-            kExitUsage);
-  EXPECT_EQ(Pdpctl({"users", "delete", "--server", server.address(),
-                    "--insecure"})
-                .code,
-            kExitUsage);
-  EXPECT_EQ(Pdpctl({"users", "get", "a", "--batch", "3", "--server",
-                    server.address(), "--insecure"})
+  EXPECT_EQ(
+      RunPdpctl({"users", "frob", "--server", server.address(), "--insecure"})
+          .code,
+      kExitUsage);
+  EXPECT_EQ(
+      RunPdpctl({"users", "delete", "--server", server.address(), "--insecure"})
+          .code,
+      kExitUsage);
+  EXPECT_EQ(RunPdpctl({"users", "get", "a", "--batch", "3", "--server",
+                       server.address(), "--insecure"})
                 .code,
             kExitUsage);
 }
@@ -894,7 +883,7 @@ TEST(MtlsTest, PushOverMutualTls) {
   std::vector<std::string> argv = {"push", file, "--server", server.address(),
                                    "--server-name", "pdp.test"};
   argv.insert(argv.end(), tls.begin(), tls.end());
-  Result r = Pdpctl(argv);
+  Result r = RunPdpctl(argv);
   EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
   EXPECT_EQ(r.out, server.address() + ": active v2\n");
   EXPECT_EQ(server.admin().pushes().size(), 1u);
@@ -902,13 +891,13 @@ TEST(MtlsTest, PushOverMutualTls) {
   // Without --server-name the certificate does not name 127.0.0.1.
   argv = {"push", file, "--server", server.address()};
   argv.insert(argv.end(), tls.begin(), tls.end());
-  r = Pdpctl(argv);
+  r = RunPdpctl(argv);
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, HasSubstr("FAILED UNAVAILABLE"));
 
   // Plaintext to a TLS server fails.
-  r = Pdpctl({"push", file, "--server", server.address(), "--insecure",
-              "--timeout", "10"});
+  r = RunPdpctl({"push", file, "--server", server.address(), "--insecure",
+                 "--timeout", "10"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_EQ(server.admin().pushes().size(), 1u);
 
@@ -930,7 +919,7 @@ TEST(MtlsTest, PushOverMutualTls) {
   const std::string name = absl::StrCat("localhost:", named.port());
   argv = {"push", file, "--server", name};
   argv.insert(argv.end(), tls.begin(), tls.end());
-  r = Pdpctl(argv);
+  r = RunPdpctl(argv);
   EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
   EXPECT_THAT(r.out, StartsWith(absl::StrCat(name, " (")));
   EXPECT_THAT(r.out, Not(HasSubstr("FAILED")));
@@ -938,13 +927,13 @@ TEST(MtlsTest, PushOverMutualTls) {
   // Dialling the address alone, the certificate does not match.
   argv = {"push", file, "--server", named.address()};
   argv.insert(argv.end(), tls.begin(), tls.end());
-  r = Pdpctl(argv);
+  r = RunPdpctl(argv);
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, HasSubstr("FAILED UNAVAILABLE"));
 
   // A missing TLS file is a usage error, naming the flag.
-  r = Pdpctl({"status", "--server", server.address(), "--ca", dir + "/none",
-              "--cert", dir + "/ci.pem", "--key", dir + "/ci.key"});
+  r = RunPdpctl({"status", "--server", server.address(), "--ca", dir + "/none",
+                 "--cert", dir + "/ci.pem", "--key", dir + "/ci.key"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("--ca"));
 }

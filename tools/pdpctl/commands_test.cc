@@ -1,7 +1,6 @@
 #include "tools/pdpctl/commands.h"
 
 #include <cstdlib>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -10,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tools/pdpctl/pdpctl_testing.h"
 
 namespace pdpctl {
 namespace {
@@ -27,25 +27,12 @@ constexpr char kBroken[] = "tools/pdpctl/testdata/broken";
 constexpr char kAlice[] = "alice@acme.example";  // executive
 constexpr char kBob[] = "bob@acme.example";      // sales
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-Result Pdpctl(const std::vector<std::string>& argv) {
-  std::ostringstream out, err;
-  Result result;
-  result.code = Run(argv, out, err);
-  result.out = out.str();
-  result.err = err.str();
-  return result;
-}
+using Result = PdpctlResult;
 
 // Runs a command with --json that must succeed, and parses its output.
 json PdpctlJson(std::vector<std::string> argv) {
   argv.push_back("--json");
-  Result r = Pdpctl(argv);
+  Result r = RunPdpctl(argv);
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.err, IsEmpty());
   json parsed = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
@@ -59,7 +46,7 @@ std::vector<std::string> Lines(const std::string& text) {
 
 // The policy version `validate` reports for the fixture.
 std::string FixtureVersion() {
-  Result r = Pdpctl({"validate", kPolicy});
+  Result r = RunPdpctl({"validate", kPolicy});
   size_t at = r.out.find("(version ");
   if (at == std::string::npos) return "";
   at += 9;
@@ -69,7 +56,7 @@ std::string FixtureVersion() {
 // ---------------------------------------------------------------- validate
 
 TEST(ValidateTest, ValidPolicyPrintsOneLineSummary) {
-  Result r = Pdpctl({"validate", kPolicy});
+  Result r = RunPdpctl({"validate", kPolicy});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.err, IsEmpty());
   EXPECT_THAT(r.out,
@@ -80,7 +67,7 @@ TEST(ValidateTest, ValidPolicyPrintsOneLineSummary) {
 }
 
 TEST(ValidateTest, BrokenPolicyPrintsEveryErrorWithFileAndLine) {
-  Result r = Pdpctl({"validate", kBroken});
+  Result r = RunPdpctl({"validate", kBroken});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, IsEmpty());
   std::vector<std::string> lines = Lines(r.err);
@@ -98,7 +85,7 @@ TEST(ValidateTest, BrokenPolicyPrintsEveryErrorWithFileAndLine) {
 }
 
 TEST(ValidateTest, MissingDirectoryIsAClearFailure) {
-  Result r = Pdpctl({"validate", "tools/pdpctl/testdata/no-such-dir"});
+  Result r = RunPdpctl({"validate", "tools/pdpctl/testdata/no-such-dir"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, IsEmpty());
   EXPECT_EQ(r.err,
@@ -107,7 +94,7 @@ TEST(ValidateTest, MissingDirectoryIsAClearFailure) {
 }
 
 TEST(ValidateTest, FileInsteadOfDirectoryFails) {
-  Result r = Pdpctl({"validate", "tools/pdpctl/testdata/policy/tools.yaml"});
+  Result r = RunPdpctl({"validate", "tools/pdpctl/testdata/policy/tools.yaml"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.err, HasSubstr("is not a directory"));
 }
@@ -115,23 +102,23 @@ TEST(ValidateTest, FileInsteadOfDirectoryFails) {
 TEST(ValidateTest, EmptyDirectoryIsValidButWarns) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   ASSERT_NE(tmp, nullptr);
-  Result r = Pdpctl({"validate", tmp});
+  Result r = RunPdpctl({"validate", tmp});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_THAT(r.out, StartsWith("ok: 0 tools, 0 roles"));
   EXPECT_THAT(r.err, HasSubstr("warning: the policy in"));
 }
 
 TEST(ValidateTest, UsageErrors) {
-  Result none = Pdpctl({"validate"});
+  Result none = RunPdpctl({"validate"});
   EXPECT_EQ(none.code, kExitUsage);
   EXPECT_THAT(none.err, HasSubstr("missing the policy directory"));
 
-  Result two = Pdpctl({"validate", kPolicy, kBroken});
+  Result two = RunPdpctl({"validate", kPolicy, kBroken});
   EXPECT_EQ(two.code, kExitUsage);
   EXPECT_THAT(two.err,
               HasSubstr(std::string("unexpected argument '") + kBroken + "'"));
 
-  Result flag = Pdpctl({"validate", "--strict", kPolicy});
+  Result flag = RunPdpctl({"validate", "--strict", kPolicy});
   EXPECT_EQ(flag.code, kExitUsage);
   EXPECT_THAT(flag.err, HasSubstr("unknown flag --strict"));
 }
@@ -319,9 +306,10 @@ TEST(CheckJsonTest, EqualsFormAndUnknownTool) {
 // -------------------------------------------------------------- check text
 
 TEST(CheckTextTest, DenyNamesTheDecidingLinks) {
-  Result r = Pdpctl({"check", "--policy", kPolicy, "--user", kAlice, "--client",
-                     "claude-desktop", "--agent", "sales-assistant", "--scopes",
-                     "hr:read", "--tool", "hr.get_salary"});
+  Result r =
+      RunPdpctl({"check", "--policy", kPolicy, "--user", kAlice, "--client",
+                 "claude-desktop", "--agent", "sales-assistant", "--scopes",
+                 "hr:read", "--tool", "hr.get_salary"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   std::vector<std::string> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 4u) << r.out;
@@ -336,38 +324,40 @@ TEST(CheckTextTest, DenyNamesTheDecidingLinks) {
 }
 
 TEST(CheckTextTest, RuleLinkNamesTheRule) {
-  Result r = Pdpctl({"check", "--policy", kPolicy, "--user", kAlice, "--client",
-                     "claude-desktop", "--scopes", "contacts:export", "--tool",
-                     "crm.export_contacts"});
+  Result r = RunPdpctl({"check", "--policy", kPolicy, "--user", kAlice,
+                        "--client", "claude-desktop", "--scopes",
+                        "contacts:export", "--tool", "crm.export_contacts"});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_THAT(r.out,
               HasSubstr("\n  rule no-export-from-desktop: RULE — deny rule "));
 }
 
 TEST(CheckTextTest, AllowMentionsRedactions) {
-  Result r = Pdpctl({"check", "--policy", kPolicy, "--user", kAlice, "--client",
-                     "claude-desktop", "--agent", "sales-assistant", "--scopes",
-                     "contacts:read", "--tool", "crm.get_account"});
+  Result r =
+      RunPdpctl({"check", "--policy", kPolicy, "--user", kAlice, "--client",
+                 "claude-desktop", "--agent", "sales-assistant", "--scopes",
+                 "contacts:read", "--tool", "crm.get_account"});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_THAT(r.out, StartsWith("ALLOW crm.get_account for user "));
   EXPECT_THAT(r.out, HasSubstr("every link permits it; redact salary"));
 
-  Result plain = Pdpctl({"check", "--policy", kPolicy, "--user", kBob,
-                         "--client", "claude-desktop", "--scopes",
-                         "contacts:read", "--tool", "crm.search_contacts"});
+  Result plain = RunPdpctl({"check", "--policy", kPolicy, "--user", kBob,
+                            "--client", "claude-desktop", "--scopes",
+                            "contacts:read", "--tool", "crm.search_contacts"});
   EXPECT_THAT(plain.out, HasSubstr("every link permits it; nothing to redact"));
 }
 
 TEST(CheckTextTest, StepUpAndServiceChains) {
-  Result step = Pdpctl({"check", "--policy", kPolicy, "--user", kAlice,
-                        "--client", "internal-app", "--scopes", "hr:read",
-                        "--tool", "hr.get_salary"});
+  Result step = RunPdpctl({"check", "--policy", kPolicy, "--user", kAlice,
+                           "--client", "internal-app", "--scopes", "hr:read",
+                           "--tool", "hr.get_salary"});
   EXPECT_THAT(step.out, StartsWith("STEP_UP hr.get_salary for user "));
   EXPECT_THAT(step.out,
               HasSubstr("  user alice@acme.example: STEP_UP_REQUIRED — "));
 
-  Result service = Pdpctl({"check", "--policy", kPolicy, "--service",
-                           "import-worker", "--tool", "crm.import_contacts"});
+  Result service =
+      RunPdpctl({"check", "--policy", kPolicy, "--service", "import-worker",
+                 "--tool", "crm.import_contacts"});
   EXPECT_THAT(service.out, StartsWith("REQUIRE_APPROVAL crm.import_contacts "
                                       "for service import-worker\n"));
   EXPECT_THAT(service.out,
@@ -398,58 +388,59 @@ TEST(CheckUsageTest, ProblemsExitTwoNamingTheProblem) {
   for (const Case& c : cases) {
     std::vector<std::string> argv = base;
     argv.insert(argv.end(), c.extra.begin(), c.extra.end());
-    Result r = Pdpctl(argv);
+    Result r = RunPdpctl(argv);
     EXPECT_EQ(r.code, kExitUsage) << c.message;
     EXPECT_THAT(r.out, IsEmpty());
     EXPECT_THAT(r.err, HasSubstr("pdpctl check: " + c.message));
     EXPECT_THAT(r.err, HasSubstr("run 'pdpctl check --help' for usage"));
   }
   Result no_policy =
-      Pdpctl({"check", "--user", kBob, "--client", "c", "--tool", "crm.x"});
+      RunPdpctl({"check", "--user", kBob, "--client", "c", "--tool", "crm.x"});
   EXPECT_EQ(no_policy.code, kExitUsage);
   EXPECT_THAT(no_policy.err, HasSubstr("missing --policy DIR"));
 }
 
 TEST(CheckUsageTest, MalformedChainPrintsTheEnginesMessage) {
-  Result no_client = Pdpctl({"check", "--policy", kPolicy, "--user", kBob,
-                             "--tool", "crm.search_contacts"});
+  Result no_client = RunPdpctl({"check", "--policy", kPolicy, "--user", kBob,
+                                "--tool", "crm.search_contacts"});
   EXPECT_EQ(no_client.code, kExitUsage);
   EXPECT_THAT(no_client.out, IsEmpty());
   EXPECT_THAT(no_client.err,
               HasSubstr("pdpctl check: malformed identity chain: "
                         "chain.client_id is empty"));
 
-  Result both = Pdpctl({"check", "--policy", kPolicy, "--user", kBob,
-                        "--client", "claude-desktop", "--service",
-                        "import-worker", "--tool", "crm.search_contacts"});
+  Result both = RunPdpctl({"check", "--policy", kPolicy, "--user", kBob,
+                           "--client", "claude-desktop", "--service",
+                           "import-worker", "--tool", "crm.search_contacts"});
   EXPECT_EQ(both.code, kExitUsage);
   EXPECT_THAT(both.err, HasSubstr("malformed identity chain"));
   EXPECT_THAT(both.err, HasSubstr("chain.user_id"));
 
-  Result nothing =
-      Pdpctl({"check", "--policy", kPolicy, "--tool", "crm.search_contacts"});
+  Result nothing = RunPdpctl(
+      {"check", "--policy", kPolicy, "--tool", "crm.search_contacts"});
   EXPECT_EQ(nothing.code, kExitUsage);
   EXPECT_THAT(nothing.err, HasSubstr("malformed identity chain"));
 
   Result roles =
-      Pdpctl({"check", "--policy", kPolicy, "--service", "import-worker",
-              "--roles", "sales", "--tool", "crm.search_contacts"});
+      RunPdpctl({"check", "--policy", kPolicy, "--service", "import-worker",
+                 "--roles", "sales", "--tool", "crm.search_contacts"});
   EXPECT_EQ(roles.code, kExitUsage);
   EXPECT_THAT(roles.err, HasSubstr("asserted_roles"));
 }
 
 TEST(CheckUsageTest, PolicyErrorsArePrintedLikeValidateAndExitTwo) {
-  Result r = Pdpctl({"check", "--policy", kBroken, "--user", kBob, "--client",
-                     "claude-desktop", "--tool", "crm.search_contacts"});
+  Result r =
+      RunPdpctl({"check", "--policy", kBroken, "--user", kBob, "--client",
+                 "claude-desktop", "--tool", "crm.search_contacts"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.out, IsEmpty());
-  const std::string errors = Pdpctl({"validate", kBroken}).err;
+  const std::string errors = RunPdpctl({"validate", kBroken}).err;
   ASSERT_FALSE(errors.empty());
   EXPECT_THAT(r.err, StartsWith(errors));
   EXPECT_THAT(r.err, HasSubstr("does not compile; no decision was made"));
 
-  Result missing = Pdpctl({"check", "--policy", "no/such/dir", "--user", kBob,
-                           "--client", "c", "--tool", "crm.x"});
+  Result missing = RunPdpctl({"check", "--policy", "no/such/dir", "--user",
+                              kBob, "--client", "c", "--tool", "crm.x"});
   EXPECT_EQ(missing.code, kExitUsage);
   EXPECT_THAT(missing.err, HasSubstr("\"no/such/dir\" does not exist"));
 }
@@ -518,10 +509,10 @@ TEST(FilterJsonTest, WithoutSelectionEveryToolIsConsidered) {
 }
 
 TEST(FilterTextTest, ListsToolsWithWhatACallNeeds) {
-  Result r =
-      Pdpctl({"filter", "--policy", kPolicy, "--user", kAlice, "--client",
-              "internal-app", "--scopes", "hr:read,emails:send", "--autonomous",
-              "--tools", "hr.get_salary,email.send_message,nope.tool"});
+  Result r = RunPdpctl({"filter", "--policy", kPolicy, "--user", kAlice,
+                        "--client", "internal-app", "--scopes",
+                        "hr:read,emails:send", "--autonomous", "--tools",
+                        "hr.get_salary,email.send_message,nope.tool"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   std::vector<std::string> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 5u) << r.out;
@@ -535,8 +526,8 @@ TEST(FilterTextTest, ListsToolsWithWhatACallNeeds) {
 }
 
 TEST(FilterTextTest, ExplainsWhyNothingIsVisible) {
-  Result r = Pdpctl({"filter", "--policy", kPolicy, "--user", "mallory",
-                     "--client", "rogue-app", "--server", "crm"});
+  Result r = RunPdpctl({"filter", "--policy", kPolicy, "--user", "mallory",
+                        "--client", "rogue-app", "--server", "crm"});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_THAT(r.out, StartsWith("0 of 4 tools on server crm visible to "));
   EXPECT_THAT(r.out, HasSubstr("nothing is visible: client rogue-app is not "
@@ -546,30 +537,30 @@ TEST(FilterTextTest, ExplainsWhyNothingIsVisible) {
 }
 
 TEST(FilterUsageTest, ProblemsExitTwo) {
-  Result both = Pdpctl({"filter", "--policy", kPolicy, "--user", kBob,
-                        "--client", "claude-desktop", "--server", "crm",
-                        "--tools", "crm.search_contacts"});
+  Result both = RunPdpctl({"filter", "--policy", kPolicy, "--user", kBob,
+                           "--client", "claude-desktop", "--server", "crm",
+                           "--tools", "crm.search_contacts"});
   EXPECT_EQ(both.code, kExitUsage);
   EXPECT_THAT(both.err,
               HasSubstr("pdpctl filter: give --server or --tools, not both"));
 
-  Result empty = Pdpctl({"filter", "--policy", kPolicy, "--user", kBob,
-                         "--client", "claude-desktop", "--tools="});
+  Result empty = RunPdpctl({"filter", "--policy", kPolicy, "--user", kBob,
+                            "--client", "claude-desktop", "--tools="});
   EXPECT_EQ(empty.code, kExitUsage);
   EXPECT_THAT(empty.err, HasSubstr("--tools needs at least one tool id"));
 
-  Result tool = Pdpctl({"filter", "--policy", kPolicy, "--user", kBob,
-                        "--client", "claude-desktop", "--tool", "crm.x"});
+  Result tool = RunPdpctl({"filter", "--policy", kPolicy, "--user", kBob,
+                           "--client", "claude-desktop", "--tool", "crm.x"});
   EXPECT_EQ(tool.code, kExitUsage);
   EXPECT_THAT(tool.err, HasSubstr("unknown flag --tool"));
 
-  Result chain = Pdpctl({"filter", "--policy", kPolicy, "--client",
-                         "claude-desktop", "--server", "crm"});
+  Result chain = RunPdpctl({"filter", "--policy", kPolicy, "--client",
+                            "claude-desktop", "--server", "crm"});
   EXPECT_EQ(chain.code, kExitUsage);
   EXPECT_THAT(chain.err, HasSubstr("malformed identity chain"));
 
-  Result broken = Pdpctl({"filter", "--policy", kBroken, "--service",
-                          "import-worker", "--server", "crm"});
+  Result broken = RunPdpctl({"filter", "--policy", kBroken, "--service",
+                             "import-worker", "--server", "crm"});
   EXPECT_EQ(broken.code, kExitUsage);
   EXPECT_THAT(broken.err, HasSubstr("tools/pdpctl/testdata/broken/tools.yaml:4: "));
 }
@@ -586,7 +577,7 @@ Result ClientRequest(std::vector<std::string> extra) {
       "--redirect-uri", "http://127.0.0.1:33418/callback", "--code-challenge",
       kChallenge, "--code-challenge-method", "S256"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  return Pdpctl(argv);
+  return RunPdpctl(argv);
 }
 
 TEST(ClientRequestTest, AllowedPrintsTheGrantedScopes) {
@@ -603,22 +594,21 @@ TEST(ClientRequestTest, AllowedPrintsTheGrantedScopes) {
 }
 
 TEST(ClientRequestTest, NoScopesGrantsTheCeiling) {
-  Result r = Pdpctl({"client-request", "--policy", kAcme, "--client",
-                     "partner-integration", "--redirect-uri",
-                     "https://app.partner.example/oauth/callback",
-                     "--code-challenge", kChallenge, "--code-challenge-method",
-                     "S256"});
+  Result r = RunPdpctl(
+      {"client-request", "--policy", kAcme, "--client", "partner-integration",
+       "--redirect-uri", "https://app.partner.example/oauth/callback",
+       "--code-challenge", kChallenge, "--code-challenge-method", "S256"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.out, HasSubstr("  granted scopes: calendar:create "
                                "calendar:read contacts:read\n"));
 }
 
 TEST(ClientRequestTest, RefusedPrintsEveryReasonAndTheOAuthError) {
-  Result r = Pdpctl({"client-request", "--policy", kAcme, "--client",
-                     "claude-desktop", "--redirect-uri",
-                     "http://127.0.0.1:33418/callback/../evil", "--scopes",
-                     "contacts:read,emails:send", "--code-challenge",
-                     kChallenge, "--code-challenge-method", "plain"});
+  Result r = RunPdpctl({"client-request", "--policy", kAcme, "--client",
+                        "claude-desktop", "--redirect-uri",
+                        "http://127.0.0.1:33418/callback/../evil", "--scopes",
+                        "contacts:read,emails:send", "--code-challenge",
+                        kChallenge, "--code-challenge-method", "plain"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.err, IsEmpty());
   std::vector<std::string> lines = Lines(r.out);
@@ -640,15 +630,15 @@ TEST(ClientRequestTest, EachRefusalAlone) {
   EXPECT_THAT(r.out, StartsWith("REFUSED client claude-desktop: OAuth error "
                                 "invalid_scope\n  SCOPE_NOT_ALLOWED — "));
 
-  r = Pdpctl({"client-request", "--policy", kAcme, "--client",
-              "claude-desktop", "--redirect-uri",
-              "http://127.0.0.1:33418/callback"});
+  r = RunPdpctl({"client-request", "--policy", kAcme, "--client",
+                 "claude-desktop", "--redirect-uri",
+                 "http://127.0.0.1:33418/callback"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, StartsWith("REFUSED client claude-desktop: OAuth error "
                                 "invalid_request\n  PKCE_REQUIRED — "));
 
-  r = Pdpctl({"client-request", "--policy", kAcme, "--client", "evil-app",
-              "--redirect-uri", "https://evil.example/cb"});
+  r = RunPdpctl({"client-request", "--policy", kAcme, "--client", "evil-app",
+                 "--redirect-uri", "https://evil.example/cb"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, StartsWith("REFUSED client evil-app: OAuth error "
                                 "unauthorized_client\n"
@@ -657,16 +647,17 @@ TEST(ClientRequestTest, EachRefusalAlone) {
 }
 
 TEST(ClientRequestTest, UsageErrors) {
-  Result r = Pdpctl({"client-request", "--client", "claude-desktop"});
+  Result r = RunPdpctl({"client-request", "--client", "claude-desktop"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("missing --policy DIR"));
-  r = Pdpctl({"client-request", "--policy", kAcme});
+  r = RunPdpctl({"client-request", "--policy", kAcme});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("missing --client ID"));
-  r = Pdpctl({"client-request", "--policy", kAcme, "--client", "x", "extra"});
+  r = RunPdpctl(
+      {"client-request", "--policy", kAcme, "--client", "x", "extra"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("unexpected argument 'extra'"));
-  r = Pdpctl({"client-request", "--policy", kBroken, "--client", "x"});
+  r = RunPdpctl({"client-request", "--policy", kBroken, "--client", "x"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("does not compile; no decision was made"));
   EXPECT_THAT(r.out, IsEmpty());
@@ -676,14 +667,14 @@ TEST(ClientRequestTest, UsageErrors) {
 
 TEST(HelpTest, MainUsageListsCommands) {
   for (const char* flag : {"help", "--help", "-h"}) {
-    Result r = Pdpctl({flag});
+    Result r = RunPdpctl({flag});
     EXPECT_EQ(r.code, kExitOk);
     EXPECT_THAT(r.out, HasSubstr("usage: pdpctl <command> [flags]"));
     for (const Command& command : Commands()) {
       EXPECT_THAT(r.out, HasSubstr("  " + command.name + " "));
     }
   }
-  Result none = Pdpctl({});
+  Result none = RunPdpctl({});
   EXPECT_EQ(none.code, kExitUsage);
   EXPECT_THAT(none.out, IsEmpty());
   EXPECT_THAT(none.err, HasSubstr("usage: pdpctl <command> [flags]"));
@@ -696,24 +687,24 @@ TEST(HelpTest, CommandUsageFromEveryEntryPoint) {
     for (const FlagSpec& flag : command.flags) {
       EXPECT_THAT(expected, HasSubstr("--" + flag.name));
     }
-    EXPECT_EQ(Pdpctl({"help", command.name}).out, expected);
-    Result r = Pdpctl({command.name, "--bogus", "--help"});
+    EXPECT_EQ(RunPdpctl({"help", command.name}).out, expected);
+    Result r = RunPdpctl({command.name, "--bogus", "--help"});
     EXPECT_EQ(r.code, kExitOk);
     EXPECT_EQ(r.out, expected);
-    EXPECT_EQ(Pdpctl({command.name, "-h"}).out, expected);
+    EXPECT_EQ(RunPdpctl({command.name, "-h"}).out, expected);
   }
 }
 
 TEST(HelpTest, UnknownCommandsAndLeadingFlags) {
-  Result command = Pdpctl({"frobnicate"});
+  Result command = RunPdpctl({"frobnicate"});
   EXPECT_EQ(command.code, kExitUsage);
   EXPECT_THAT(command.err, HasSubstr("unknown command 'frobnicate'"));
 
-  Result help = Pdpctl({"help", "frobnicate"});
+  Result help = RunPdpctl({"help", "frobnicate"});
   EXPECT_EQ(help.code, kExitUsage);
   EXPECT_THAT(help.err, HasSubstr("unknown command 'frobnicate'"));
 
-  Result flag = Pdpctl({"--policy", kPolicy, "validate"});
+  Result flag = RunPdpctl({"--policy", kPolicy, "validate"});
   EXPECT_EQ(flag.code, kExitUsage);
   EXPECT_THAT(flag.err, HasSubstr("unknown flag '--policy'"));
 }

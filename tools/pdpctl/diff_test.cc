@@ -13,6 +13,7 @@
 #include "nlohmann/json.hpp"
 #include "pdp/compiler.h"
 #include "tools/pdpctl/commands.h"
+#include "tools/pdpctl/pdpctl_testing.h"
 
 namespace pdpctl {
 namespace {
@@ -26,16 +27,7 @@ using ::testing::Not;
 constexpr char kOld[] = "tools/pdpctl/testdata/policy";
 constexpr char kNew[] = "tools/pdpctl/testdata/diff_new";
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result Pdpctl(const std::vector<std::string>& argv) {
-  std::ostringstream out, err;
-  int code = Run(argv, out, err);
-  return {code, out.str(), err.str()};
-}
+using Result = PdpctlResult;
 
 std::string TempDir(const std::string& name) {
   const char* tmp = std::getenv("TEST_TMPDIR");
@@ -46,7 +38,7 @@ std::string TempDir(const std::string& name) {
 }
 
 TEST(DiffCommandTest, PrintsGroupedChangesAndSummary) {
-  Result r = Pdpctl({"diff", kOld, kNew});
+  Result r = RunPdpctl({"diff", kOld, kNew});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "widens:\n"
@@ -63,7 +55,7 @@ TEST(DiffCommandTest, PrintsGroupedChangesAndSummary) {
 }
 
 TEST(DiffCommandTest, ReverseDiffSwapsWidenAndNarrow) {
-  Result r = Pdpctl({"diff", kNew, kOld});
+  Result r = RunPdpctl({"diff", kNew, kOld});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out,
               HasSubstr("  user alice@acme.example with agent "
@@ -74,7 +66,7 @@ TEST(DiffCommandTest, ReverseDiffSwapsWidenAndNarrow) {
 }
 
 TEST(DiffCommandTest, FailOnWidenExitsOneWhenSomethingWidens) {
-  Result r = Pdpctl({"diff", kOld, kNew, "--fail-on-widen"});
+  Result r = RunPdpctl({"diff", kOld, kNew, "--fail-on-widen"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.out, HasSubstr("8 decisions widen"));
 }
@@ -85,7 +77,7 @@ TEST(DiffCommandTest, FailOnWidenExitsZeroWhenChangesOnlyNarrow) {
   std::filesystem::copy(absl::StrCat(kOld, "/tools.yaml"), dir);
   std::filesystem::copy(absl::StrCat(kOld, "/identities.yaml"), dir);
   std::filesystem::copy(absl::StrCat(kNew, "/deny.yaml"), dir);
-  Result r = Pdpctl({"diff", kOld, dir, "--fail-on-widen"});
+  Result r = RunPdpctl({"diff", kOld, dir, "--fail-on-widen"});
   EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
   EXPECT_THAT(r.out, Not(HasSubstr("widens:")));
   EXPECT_THAT(r.out, HasSubstr("0 decisions widen, 2 narrow, 0 change "
@@ -93,13 +85,13 @@ TEST(DiffCommandTest, FailOnWidenExitsZeroWhenChangesOnlyNarrow) {
 }
 
 TEST(DiffCommandTest, IdenticalPoliciesHaveNoChanges) {
-  Result r = Pdpctl({"diff", kOld, kOld, "--fail-on-widen"});
+  Result r = RunPdpctl({"diff", kOld, kOld, "--fail-on-widen"});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_EQ(r.out, "0 decisions widen, 0 narrow, 0 change otherwise\n");
 }
 
 TEST(DiffCommandTest, JsonListsTheChanges) {
-  Result r = Pdpctl({"diff", kOld, kNew, "--json"});
+  Result r = RunPdpctl({"diff", kOld, kNew, "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["widen"], 8);
@@ -129,17 +121,17 @@ TEST(DiffCommandTest, JsonIsWhatNlohmannDumps) {
       << "  - id: \"zo\u00eb \\\"q\\\" \\\\ \\t@acme.example\"\n"
          "    roles: [sales]\n";
   for (const std::string& new_dir : {std::string(kNew), dir}) {
-    Result r = Pdpctl({"diff", kOld, new_dir, "--json"});
+    Result r = RunPdpctl({"diff", kOld, new_dir, "--json"});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(nlohmann::json::parse(r.out).dump() + "\n", r.out);
   }
-  Result r = Pdpctl({"diff", kOld, dir, "--json"});
+  Result r = RunPdpctl({"diff", kOld, dir, "--json"});
   EXPECT_THAT(r.out, HasSubstr("\"zo\u00eb \\\"q\\\" \\\\ \\t@acme.example\""));
 }
 
 TEST(DiffCommandTest, UsageErrors) {
-  EXPECT_EQ(Pdpctl({"diff", kOld}).code, kExitUsage);
-  EXPECT_EQ(Pdpctl({"diff", kOld, "tools/pdpctl/testdata/no-such-dir"}).code,
+  EXPECT_EQ(RunPdpctl({"diff", kOld}).code, kExitUsage);
+  EXPECT_EQ(RunPdpctl({"diff", kOld, "tools/pdpctl/testdata/no-such-dir"}).code,
             kExitUsage);
 }
 

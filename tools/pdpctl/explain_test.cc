@@ -1,12 +1,12 @@
 #include "tools/pdpctl/explain.h"
 
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/pdpctl/commands.h"
+#include "tools/pdpctl/pdpctl_testing.h"
 
 namespace pdpctl {
 namespace {
@@ -16,16 +16,11 @@ using ::testing::StartsWith;
 
 constexpr char kPolicy[] = "tools/pdpctl/testdata/policy";
 
-struct Result {
-  int code;
-  std::string out, err;
-};
+using Result = PdpctlResult;
 
 Result Check(std::vector<std::string> argv) {
   argv.insert(argv.begin(), {"check", "--policy", kPolicy, "--explain"});
-  std::ostringstream out, err;
-  int code = Run(argv, out, err);
-  return {code, out.str(), err.str()};
+  return RunPdpctl(argv);
 }
 
 // The explanation follows the normal output.

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -21,7 +21,6 @@
 #include "pdp/evaluator.h"
 #include "pdp/names.h"
 #include "pdp/v1/authorizer.pb.h"
-#include "yaml-cpp/yaml.h"
 
 namespace pdpctl {
 namespace {
@@ -35,263 +34,6 @@ std::vector<std::string> SortedUnique(std::vector<std::string> v) {
 std::string List(const std::vector<std::string>& v) {
   return absl::StrCat("[", absl::StrJoin(v, ", "), "]");
 }
-
-// Reads a test file strictly, collecting every problem: a typo must not turn
-// a case into one that trivially passes.
-class TestFileReader {
- public:
-  absl::StatusOr<PolicyTestFile> Read(const std::string& path) {
-    file_.path = path;
-    {
-      std::ifstream probe(path);
-      if (!probe)
-        return absl::NotFoundError(absl::StrCat(path, ": cannot read"));
-    }
-    // yaml-cpp reports errors by throwing; this is its one call site.
-    try {
-      YAML::Node root = YAML::LoadFile(path);
-      ReadRoot(root);
-    } catch (const YAML::ParserException& e) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", e.mark.line + 1, ": not valid YAML: ", e.msg));
-    } catch (const YAML::Exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.what()));
-    }
-    if (!errors_.empty()) {
-      return absl::InvalidArgumentError(absl::StrJoin(errors_, "\n"));
-    }
-    return std::move(file_);
-  }
-
- private:
-  void Error(const YAML::Node& node, absl::string_view message) {
-    const int line = node.Mark().is_null() ? 0 : node.Mark().line;
-    errors_.push_back(absl::StrCat(file_.path, ":", line + 1, ": ", message));
-  }
-
-  // False (after reporting) unless `node` is a mapping with allowed keys.
-  bool CheckKeys(const YAML::Node& node, const std::set<std::string>& allowed,
-                 absl::string_view what) {
-    if (!node.IsMap()) {
-      Error(node, absl::StrCat(what, " must be a mapping"));
-      return false;
-    }
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      const std::string key =
-          it->first.IsScalar() ? it->first.Scalar() : "(not a word)";
-      if (allowed.count(key) == 0) {
-        Error(it->first, absl::StrCat("unknown key \"", key, "\" in ", what,
-                                      " (expected one of: ",
-                                      absl::StrJoin(allowed, ", "), ")"));
-      }
-    }
-    return true;
-  }
-
-  std::string Scalar(const YAML::Node& node, absl::string_view key) {
-    if (!node || node.IsNull()) return "";
-    if (!node.IsScalar()) {
-      Error(node, absl::StrCat("\"", key, "\" must be a single value"));
-      return "";
-    }
-    return node.Scalar();
-  }
-
-  std::string Required(const YAML::Node& parent, absl::string_view key,
-                       absl::string_view what) {
-    const YAML::Node value = parent[std::string(key)];
-    if (value && !value.IsNull() && !value.IsScalar()) {
-      return Scalar(value, key);  // Reports it.
-    }
-    std::string word = Scalar(value, key);
-    if (word.empty()) Error(parent, absl::StrCat(what, " needs \"", key, "\""));
-    return word;
-  }
-
-  std::vector<std::string> Strings(const YAML::Node& node,
-                                   absl::string_view key) {
-    std::vector<std::string> out;
-    if (!node || node.IsNull()) return out;
-    if (!node.IsSequence()) {
-      Error(node, absl::StrCat("\"", key, "\" must be a list"));
-      return out;
-    }
-    for (const YAML::Node& item : node) {
-      std::string word = Scalar(item, key);
-      if (word.empty()) {
-        if (item.IsScalar() || item.IsNull()) {
-          Error(item, absl::StrCat("empty item in \"", key, "\""));
-        }
-        continue;
-      }
-      out.push_back(std::move(word));
-    }
-    return out;
-  }
-
-  bool Bool(const YAML::Node& node, absl::string_view key) {
-    if (!node) return false;
-    const std::string word = Scalar(node, key);
-    if (word == "true") return true;
-    if (word == "false") return false;
-    Error(node, absl::StrCat("\"", key, "\" must be true or false"));
-    return false;
-  }
-
-  pdp::Chain ReadChain(const YAML::Node& parent) {
-    pdp::Chain chain;
-    const YAML::Node node = parent["chain"];
-    if (!node) {
-      Error(parent, "a case needs \"chain\"");
-      return chain;
-    }
-    if (!CheckKeys(node,
-                   {"user", "roles", "amr", "client", "scopes", "agent",
-                    "service", "autonomous"},
-                   "a chain")) {
-      return chain;
-    }
-    chain.user_id = Scalar(node["user"], "user");
-    chain.asserted_roles = Strings(node["roles"], "roles");
-    chain.amr = Strings(node["amr"], "amr");
-    chain.client_id = Scalar(node["client"], "client");
-    chain.scopes = Strings(node["scopes"], "scopes");
-    chain.agent_id = Scalar(node["agent"], "agent");
-    chain.service_id = Scalar(node["service"], "service");
-    chain.autonomous = Bool(node["autonomous"], "autonomous");
-    if (absl::Status status = pdp::ValidateChain(chain); !status.ok()) {
-      Error(node, absl::StrCat("bad chain: ", status.message()));
-    }
-    return chain;
-  }
-
-  std::string Name(const YAML::Node& node) {
-    std::string name = Required(node, "name", "a case");
-    if (!name.empty() && !names_.insert(name).second) {
-      Error(node["name"], absl::StrCat("duplicate case name \"", name, "\""));
-    }
-    return name;
-  }
-
-  void ReadCase(const YAML::Node& node) {
-    if (!CheckKeys(node,
-                   {"name", "chain", "tool", "action", "expect", "reasons",
-                    "redact", "step_up"},
-                   "a case")) {
-      return;
-    }
-    PolicyCheckCase c;
-    c.line = node.Mark().line + 1;
-    c.name = Name(node);
-    c.request.chain = ReadChain(node);
-    c.request.tool_id = Required(node, "tool", "a case");
-    const std::string action = Scalar(node["action"], "action");
-    if (action == "see") {
-      c.request.action = pdp::Action::kSee;
-    } else if (!action.empty() && action != "call") {
-      Error(
-          node["action"],
-          absl::StrCat("\"action\" must be call or see, not \"", action, "\""));
-    }
-    if (node["expect"]) {
-      c.expect = Scalar(node["expect"], "expect");
-      if (c.expect != "ALLOW" && c.expect != "DENY" && c.expect != "STEP_UP" &&
-          c.expect != "REQUIRE_APPROVAL") {
-        Error(node["expect"],
-              absl::StrCat("\"expect\" must be ALLOW, DENY, STEP_UP or "
-                           "REQUIRE_APPROVAL, not \"",
-                           c.expect, "\""));
-      }
-    } else {
-      Error(node, "a case needs \"expect\"");
-    }
-    if (node["reasons"]) {
-      std::vector<std::string> codes = Strings(node["reasons"], "reasons");
-      for (const std::string& code : codes) {
-        pdp::v1::Reason::Code parsed;
-        if (!pdp::v1::Reason::Code_Parse(code, &parsed) ||
-            parsed == pdp::v1::Reason::CODE_UNSPECIFIED) {
-          Error(node["reasons"],
-                absl::StrCat("\"", code, "\" is not a reason code"));
-        }
-      }
-      c.reasons = SortedUnique(std::move(codes));
-    }
-    if (node["redact"]) {
-      c.redact = SortedUnique(Strings(node["redact"], "redact"));
-    }
-    if (node["step_up"]) {
-      const std::string word = Scalar(node["step_up"], "step_up");
-      if (!pdp::ParseAuthStrength(word).has_value()) {
-        Error(node["step_up"],
-              absl::StrCat("\"step_up\" must be one of ",
-                           pdp::AuthStrengthValues(), ", not \"", word, "\""));
-      }
-      c.step_up = word;
-      if (c.expect != "STEP_UP") {
-        Error(node["step_up"], "\"step_up\" goes with expect: STEP_UP only");
-      }
-    }
-    file_.cases.push_back(std::move(c));
-  }
-
-  void ReadDiscovery(const YAML::Node& node) {
-    if (!CheckKeys(node, {"name", "chain", "server", "tools", "visible"},
-                   "a discovery case")) {
-      return;
-    }
-    PolicyDiscoveryCase c;
-    c.line = node.Mark().line + 1;
-    c.name = Name(node);
-    c.chain = ReadChain(node);
-    c.selection.server_id = Scalar(node["server"], "server");
-    c.selection.tool_ids = Strings(node["tools"], "tools");
-    if (node["server"] && node["tools"]) {
-      Error(node, "give \"server\" or \"tools\", not both");
-    } else if (node["tools"] && c.selection.tool_ids.empty() &&
-               node["tools"].IsSequence()) {
-      Error(node["tools"], "\"tools\" needs at least one tool id");
-    }
-    if (!node["visible"]) {
-      Error(node, "a discovery case needs \"visible\" (a list, possibly [])");
-    } else if (!node["visible"].IsSequence()) {
-      Error(node["visible"], "\"visible\" must be a list (possibly [])");
-    } else {
-      c.visible = SortedUnique(Strings(node["visible"], "visible"));
-    }
-    file_.discovery.push_back(std::move(c));
-  }
-
-  void ReadRoot(const YAML::Node& root) {
-    if (!root || root.IsNull()) {
-      Error(root, "empty test file (expected \"cases\" and/or \"discovery\")");
-      return;
-    }
-    if (!CheckKeys(root, {"cases", "discovery"}, "a test file")) return;
-    if (!root["cases"] && !root["discovery"]) {
-      Error(root, "a test file needs \"cases\" or \"discovery\"");
-    }
-    for (const char* key : {"cases", "discovery"}) {
-      const YAML::Node list = root[key];
-      if (!list || list.IsNull()) continue;
-      if (!list.IsSequence()) {
-        Error(list, absl::StrCat("\"", key, "\" must be a list"));
-        continue;
-      }
-      for (const YAML::Node& item : list) {
-        if (std::string(key) == "cases") {
-          ReadCase(item);
-        } else {
-          ReadDiscovery(item);
-        }
-      }
-    }
-  }
-
-  PolicyTestFile file_;
-  std::set<std::string> names_;
-  std::vector<std::string> errors_;
-};
 
 bool IsTestFile(const std::string& name) {
   return absl::EndsWith(name, "_test.yaml") ||
@@ -483,10 +225,6 @@ int RunTest(const Args& args, std::ostream& out, std::ostream& err) {
 }
 
 }  // namespace
-
-absl::StatusOr<PolicyTestFile> ReadPolicyTestFile(const std::string& path) {
-  return TestFileReader().Read(path);
-}
 
 absl::StatusOr<std::vector<std::string>> FindPolicyTestFiles(
     const std::string& dir) {

@@ -6,9 +6,8 @@
 // names check cases (a chain, a tool, an action and the expected effect,
 // optionally reason codes, redactions and step-up) and discovery cases (a
 // chain and the exact visible tool list). docs/policy.md ("Policy tests")
-// describes the format.
+// describes the format; policy_test_reader.h reads it.
 
-#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,41 +16,9 @@
 #include "pdp/request.h"
 #include "pdp/snapshot.h"
 #include "tools/pdpctl/commands.h"
+#include "tools/pdpctl/policy_test_reader.h"
 
 namespace pdpctl {
-
-// One entry of a test file's `cases`.
-struct PolicyCheckCase {
-  int line = 0;  // Of the entry, 1-based.
-  std::string name;
-  pdp::Request request;
-  std::string expect;  // "ALLOW", "DENY", "STEP_UP" or "REQUIRE_APPROVAL".
-  std::optional<std::vector<std::string>> reasons;  // Codes, sorted, unique.
-  std::optional<std::vector<std::string>> redact;   // Sorted, unique.
-  std::optional<std::string> step_up;               // An AuthStrengthName.
-};
-
-// One entry of a test file's `discovery`.
-struct PolicyDiscoveryCase {
-  int line = 0;
-  std::string name;
-  pdp::Chain chain;
-  // At most one of server_id and tool_ids; neither selects every tool.
-  pdp::ToolSelection selection;
-  std::vector<std::string> visible;  // Sorted, unique.
-};
-
-// A parsed test file.
-struct PolicyTestFile {
-  std::string path;  // As found: DIR/relative/path_test.yaml.
-  std::vector<PolicyCheckCase> cases;
-  std::vector<PolicyDiscoveryCase> discovery;
-};
-
-// Reads one test file strictly: unknown keys, bad values and missing fields
-// are errors. Returns InvalidArgument listing every problem, one
-// "path:line: sentence" per line; NotFound if the file cannot be read.
-absl::StatusOr<PolicyTestFile> ReadPolicyTestFile(const std::string& path);
 
 // Every *_test.yaml and *_test.yml file under `dir`, recursively, skipping
 // hidden entries, sorted. NotFound if `dir` is not a readable directory.

@@ -13,6 +13,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/pdpctl/commands.h"
+#include "tools/pdpctl/pdpctl_testing.h"
+#include "tools/pdpctl/policy_test_reader.h"
 
 namespace pdpctl {
 namespace {
@@ -28,20 +30,7 @@ constexpr char kBroken[] = "tools/pdpctl/testdata/policy_tests_broken";
 constexpr char kMalformed[] = "tools/pdpctl/testdata/policy_tests_malformed";
 constexpr char kBadPolicy[] = "tools/pdpctl/testdata/broken";
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-Result Pdpctl(const std::vector<std::string>& argv) {
-  std::ostringstream out, err;
-  Result result;
-  result.code = Run(argv, out, err);
-  result.out = out.str();
-  result.err = err.str();
-  return result;
-}
+using Result = PdpctlResult;
 
 std::string TmpPath(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");
@@ -146,7 +135,7 @@ TEST(XmlProblemTest, CatchesBrokenXml) {
 }
 
 TEST(PolicyTestCommand, AcmeSuitePasses) {
-  Result r = Pdpctl({"test", kAcme});
+  Result r = RunPdpctl({"test", kAcme});
   EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
   EXPECT_THAT(r.err, IsEmpty());
   EXPECT_THAT(r.out, Not(HasSubstr("FAIL")));
@@ -183,7 +172,7 @@ TEST(PolicyTestCommand, AcmeSuiteCoversEveryEffectAndDiscovery) {
 }
 
 TEST(PolicyTestCommand, BrokenExpectationsFailWithFileLine) {
-  Result r = Pdpctl({"test", kBroken});
+  Result r = RunPdpctl({"test", kBroken});
   EXPECT_EQ(r.code, kExitFailed) << r.out << r.err;
   EXPECT_THAT(r.err, IsEmpty());
   const std::string a = absl::StrCat(kBroken, "/a_test.yaml");
@@ -216,7 +205,7 @@ TEST(PolicyTestCommand, BrokenExpectationsFailWithFileLine) {
 
 TEST(PolicyTestCommand, JunitXmlIsWellFormedWithTheRightCounts) {
   const std::string path = TmpPath("broken.xml");
-  Result r = Pdpctl({"test", kBroken, "--junit", path});
+  Result r = RunPdpctl({"test", kBroken, "--junit", path});
   EXPECT_EQ(r.code, kExitFailed);
   const std::string xml = ReadAll(path);
   EXPECT_EQ(XmlProblem(xml), "") << xml;
@@ -242,7 +231,7 @@ TEST(PolicyTestCommand, JunitXmlIsWellFormedWithTheRightCounts) {
 
 TEST(PolicyTestCommand, JunitXmlForAPassingSuite) {
   const std::string path = TmpPath("acme.xml");
-  Result r = Pdpctl({"test", kAcme, "--junit", path});
+  Result r = RunPdpctl({"test", kAcme, "--junit", path});
   EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
   const std::string xml = ReadAll(path);
   EXPECT_EQ(XmlProblem(xml), "") << xml;
@@ -256,7 +245,7 @@ TEST(PolicyTestCommand, JunitXmlForAPassingSuite) {
 
 TEST(PolicyTestCommand, MalformedTestFilesReportFileLine) {
   const std::string junit = TmpPath("malformed.xml");
-  Result r = Pdpctl({"test", kMalformed, "--junit", junit});
+  Result r = RunPdpctl({"test", kMalformed, "--junit", junit});
   EXPECT_EQ(r.code, kExitFailed);
   const std::string bad = absl::StrCat(kMalformed, "/bad_test.yaml");
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat(bad,
@@ -283,6 +272,14 @@ TEST(PolicyTestCommand, MalformedTestFilesReportFileLine) {
   EXPECT_FALSE(std::ifstream(junit).good());
 }
 
+// The problems ReadPolicyTestFile reports for `path`, which must have some.
+std::string ReadErrors(const std::string& path,
+                       const PolicyTestFormat& format = {}) {
+  absl::StatusOr<PolicyTestFile> file = ReadPolicyTestFile(path, format);
+  EXPECT_FALSE(file.ok()) << path;
+  return file.ok() ? "" : std::string(file.status().message());
+}
+
 TEST(PolicyTestCommand, ReaderRejectsTyposInEveryPlace) {
   const std::string path = TmpPath("typos_test.yaml");
   std::ofstream(path) << "cases:\n"
@@ -304,9 +301,7 @@ TEST(PolicyTestCommand, ReaderRejectsTyposInEveryPlace) {
                          "    tools: [crm.a]\n"
                          "    visible: crm.a\n"
                          "extra: 1\n";
-  absl::StatusOr<PolicyTestFile> file = ReadPolicyTestFile(path);
-  ASSERT_FALSE(file.ok());
-  const std::string errors(file.status().message());
+  const std::string errors = ReadErrors(path);
   EXPECT_THAT(errors, HasSubstr(path + ":3: unknown key \"scope\" in a chain"));
   EXPECT_THAT(errors, HasSubstr(path + ":6: \"step_up\" goes with expect: "
                                        "STEP_UP only"));
@@ -330,9 +325,118 @@ TEST(PolicyTestCommand, EmptyFileIsAnError) {
   EXPECT_THAT(file.status().message(), HasSubstr(path + ":1: empty test file"));
 }
 
+// The golden table's extensions (tests/golden/acme_cases.yaml), which only
+// PolicyTestFormat::extended accepts.
+constexpr char kExtended[] =
+    "cases:\n"
+    "  - name: malformed\n"
+    "    chain: {user: u}\n"
+    "    tool: crm.a\n"
+    "    error: INVALID_ARGUMENT\n"
+    "  - name: denied\n"
+    "    chain: {user: u, client: c}\n"
+    "    tool: crm.a\n"
+    "    expect: DENY\n"
+    "    reasons: [rule:RULE, client:MISSING_SCOPE, client:MISSING_SCOPE]\n"
+    "    missing_scopes: [b, a, a]\n"
+    "    rules: [no-crm]\n"
+    "discovery:\n"
+    "  - name: d\n"
+    "    chain: {service: s}\n"
+    "    server: crm\n"
+    "    visible:\n"
+    "      - crm.b\n"
+    "      - {id: crm.a, requires_approval: true, step_up: mfa, redact: [y, "
+    "x]}\n";
+
+TEST(PolicyTestReader, ExtendedFormatReadsExactExpectations) {
+  const std::string path = TmpPath("extended.yaml");
+  std::ofstream(path) << kExtended;
+  absl::StatusOr<PolicyTestFile> file =
+      ReadPolicyTestFile(path, PolicyTestFormat{/*extended=*/true});
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_EQ(file->cases.size(), 2u);
+  const PolicyCheckCase& malformed = file->cases[0];
+  EXPECT_EQ(malformed.error, "INVALID_ARGUMENT");  // Chain not validated.
+  EXPECT_EQ(malformed.expect, "");
+  EXPECT_EQ(malformed.request.chain.user_id, "u");
+  const PolicyCheckCase& denied = file->cases[1];
+  EXPECT_FALSE(denied.error.has_value());
+  EXPECT_EQ(denied.expect, "DENY");
+  // Multisets: sorted, duplicates kept.
+  EXPECT_EQ(denied.reasons,
+            (std::vector<std::string>{"client:MISSING_SCOPE",
+                                      "client:MISSING_SCOPE", "rule:RULE"}));
+  EXPECT_EQ(denied.missing_scopes, (std::vector<std::string>{"a", "a", "b"}));
+  EXPECT_EQ(denied.rules, (std::vector<std::string>{"no-crm"}));
+  EXPECT_FALSE(denied.redact.has_value());
+  EXPECT_FALSE(denied.step_up.has_value());
+  ASSERT_EQ(file->discovery.size(), 1u);
+  const PolicyDiscoveryCase& d = file->discovery[0];
+  EXPECT_EQ(d.visible, (std::vector<std::string>{"crm.a", "crm.b"}));
+  ASSERT_EQ(d.visible_tools.size(), 2u);  // In file order.
+  EXPECT_EQ(d.visible_tools[0].id, "crm.b");
+  EXPECT_FALSE(d.visible_tools[0].requires_approval);
+  EXPECT_EQ(d.visible_tools[1].id, "crm.a");
+  EXPECT_TRUE(d.visible_tools[1].requires_approval);
+  EXPECT_EQ(d.visible_tools[1].step_up, "mfa");
+  EXPECT_EQ(d.visible_tools[1].redact, (std::vector<std::string>{"x", "y"}));
+}
+
+TEST(PolicyTestReader, PdpctlTestRejectsTheExtensions) {
+  const std::string path = TmpPath("not_extended_test.yaml");
+  std::ofstream(path) << kExtended;
+  const std::string errors = ReadErrors(path);
+  EXPECT_THAT(errors, HasSubstr(path + ":5: unknown key \"error\" in a case"));
+  EXPECT_THAT(errors, HasSubstr(path + ":3: bad chain: "));
+  EXPECT_THAT(errors, HasSubstr(path + ":2: a case needs \"expect\""));
+  EXPECT_THAT(errors, HasSubstr(path + ":10: \"rule:RULE\" is not a reason "
+                                       "code"));
+  EXPECT_THAT(errors, HasSubstr(path + ":11: unknown key \"missing_scopes\""));
+  EXPECT_THAT(errors, HasSubstr(path + ":12: unknown key \"rules\""));
+  EXPECT_THAT(errors, HasSubstr(path + ":19: \"visible\" must be a single "
+                                       "value"));
+}
+
+TEST(PolicyTestReader, ExtendedFormatIsStrictToo) {
+  const std::string path = TmpPath("strict.yaml");
+  std::ofstream(path) << "cases:\n"
+                         "  - name: a\n"
+                         "    chain: {user: u}\n"
+                         "    tool: t\n"
+                         "    error: NOT_FOUND\n"
+                         "    expect: DENY\n"
+                         "  - name: b\n"
+                         "    chain: {user: u, client: c}\n"
+                         "    tool: t\n"
+                         "    expect: STEP_UP\n"
+                         "    reasons: [TOOL_UNKNOWN, users:STEP_UP_REQUIRED]\n"
+                         "discovery:\n"
+                         "  - name: d\n"
+                         "    chain: {service: s}\n"
+                         "    visible:\n"
+                         "      - {id: crm.a, approval: true}\n"
+                         "      - {redact: [x]}\n";
+  const std::string errors =
+      ReadErrors(path, PolicyTestFormat{/*extended=*/true});
+  EXPECT_THAT(errors, HasSubstr(path + ":5: \"error\" must be "
+                                       "INVALID_ARGUMENT"));
+  EXPECT_THAT(errors, HasSubstr(path + ":2: give \"expect\" or \"error\", "
+                                       "not both"));
+  EXPECT_THAT(errors, HasSubstr(path + ":7: expect: STEP_UP needs "
+                                       "\"step_up\""));
+  EXPECT_THAT(errors, HasSubstr(path + ":11: \"TOOL_UNKNOWN\" is not "
+                                       "\"link:CODE\""));
+  EXPECT_THAT(errors, HasSubstr(path + ":11: \"users:STEP_UP_REQUIRED\" is "
+                                       "not \"link:CODE\""));
+  EXPECT_THAT(errors, HasSubstr(path + ":16: unknown key \"approval\" in a "
+                                       "visible tool"));
+  EXPECT_THAT(errors, HasSubstr(path + ":17: a visible tool needs \"id\""));
+}
+
 TEST(PolicyTestCommand, PolicyErrorsArePrintedAsValidatePrintsThem) {
-  Result test = Pdpctl({"test", kBadPolicy});
-  Result validate = Pdpctl({"validate", kBadPolicy});
+  Result test = RunPdpctl({"test", kBadPolicy});
+  Result validate = RunPdpctl({"validate", kBadPolicy});
   EXPECT_EQ(test.code, kExitFailed);
   EXPECT_EQ(test.err, validate.err);
   EXPECT_THAT(test.out, IsEmpty());
@@ -344,21 +448,21 @@ TEST(PolicyTestCommand, NoTestFilesIsAFailure) {
   const std::string dir = TmpPath("no_tests");
   std::system(("mkdir -p " + dir).c_str());
   std::ofstream(dir + "/tools.yaml") << "tools:\n  - id: a.b\n";
-  Result r = Pdpctl({"test", dir});
+  Result r = RunPdpctl({"test", dir});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_THAT(r.err, HasSubstr("no *_test.yaml or *_test.yml files"));
 }
 
 TEST(PolicyTestCommand, UsageErrors) {
-  EXPECT_EQ(Pdpctl({"test"}).code, kExitUsage);
-  EXPECT_EQ(Pdpctl({"test", kAcme, kBroken}).code, kExitUsage);
-  EXPECT_EQ(Pdpctl({"test", kAcme, "--junit"}).code, kExitUsage);
-  EXPECT_EQ(Pdpctl({"test", kAcme, "--bogus"}).code, kExitUsage);
-  Result help = Pdpctl({"help", "test"});
+  EXPECT_EQ(RunPdpctl({"test"}).code, kExitUsage);
+  EXPECT_EQ(RunPdpctl({"test", kAcme, kBroken}).code, kExitUsage);
+  EXPECT_EQ(RunPdpctl({"test", kAcme, "--junit"}).code, kExitUsage);
+  EXPECT_EQ(RunPdpctl({"test", kAcme, "--bogus"}).code, kExitUsage);
+  Result help = RunPdpctl({"help", "test"});
   EXPECT_EQ(help.code, kExitOk);
   EXPECT_THAT(help.out, HasSubstr("usage: pdpctl test DIR [--junit FILE]"));
   EXPECT_THAT(help.out, HasSubstr("visible:"));
-  EXPECT_THAT(Pdpctl({"help"}).out, HasSubstr("  test "));
+  EXPECT_THAT(RunPdpctl({"help"}).out, HasSubstr("  test "));
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "nlohmann/json.hpp"
 #include "pdp/token/testing/token_minter.h"
 #include "tools/pdpctl/commands.h"
+#include "tools/pdpctl/pdpctl_testing.h"
 
 namespace pdpctl {
 namespace {
@@ -27,19 +27,7 @@ using pdp::token::TestSigningKey;
 constexpr char kPolicy[] = "examples/policies/acme";
 constexpr char kIssuer[] = "https://login.acme.example";
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result RunPdpctl(const std::vector<std::string>& argv) {
-  std::ostringstream out, err;
-  Result result;
-  result.code = Run(argv, out, err);
-  result.out = out.str();
-  result.err = err.str();
-  return result;
-}
+using Result = PdpctlResult;
 
 class TokenCommandsTest : public ::testing::Test {
  protected:
