@@ -247,6 +247,21 @@ std::vector<ExplainLine> Explain(const Snapshot& s, const Request& request,
               AutonomyName(st.autonomy), "; auth ", AuthStrengthName(st.auth),
               "; min_client_trust ", ClientTrustName(st.min_client_trust)));
 
+  for (const Reason& problem : chain.token_problems) {
+    out.Add(problem.link, 0,
+            absl::StrCat("token: ", ReasonCodeName(problem.code), ": ",
+                         problem.message));
+  }
+  if (!chain.token_audiences.empty()) {
+    const Snapshot::Server& server = *s.FindServer(st.server);
+    for (const TokenAudience& token : chain.token_audiences) {
+      out.Add(token.link, 0,
+              absl::StrCat("token of link ", LinkName(token.link),
+                           ": audience ", Words(token.audiences),
+                           "; server ", server.id, " accepts ",
+                           Words(server.audiences)));
+    }
+  }
   if (!chain.service_id.empty()) {
     ExplainService(s, chain, tool_id, tool_scopes, out);
   } else {

@@ -246,5 +246,27 @@ TEST_F(ExplainTest, UnknownToolIsOneLine) {
   EXPECT_THAT(lines, Not(Contains(Field(&ExplainLine::depth, 1))));
 }
 
+TEST_F(ExplainTest, NamesTokenProblemsAndAudiences) {
+  Request request = Delegated("alice@acme.example", "hr.get_salary", {"hr:read"});
+  Reason problem;
+  problem.link = v1::LINK_CLIENT;
+  problem.code = v1::Reason::TOKEN_LIFETIME_TOO_LONG;
+  problem.message = "the access token lives 2h; ...";
+  request.chain.token_problems.push_back(problem);
+  request.chain.token_audiences.push_back({v1::LINK_CLIENT, {"crm"}});
+  std::vector<std::string> client = Texts(Run(request), v1::LINK_CLIENT);
+  EXPECT_THAT(client, Contains("token: TOKEN_LIFETIME_TOO_LONG: the access "
+                               "token lives 2h; ..."));
+  EXPECT_THAT(client, Contains("token of link client: audience crm; server hr "
+                               "accepts hr"));
+
+  // A chain whose token was rejected has no identities: still explained.
+  Request rejected;
+  rejected.tool_id = "hr.get_salary";
+  rejected.chain.token_problems.push_back(problem);
+  EXPECT_THAT(Texts(Run(rejected), v1::LINK_CLIENT),
+              Contains(::testing::HasSubstr("TOKEN_LIFETIME_TOO_LONG")));
+}
+
 }  // namespace
 }  // namespace pdp

@@ -97,11 +97,8 @@ std::string AuthorizerService::NextDecisionId() {
 absl::StatusOr<Chain> AuthorizerService::WithTokens(
     const Snapshot& snapshot, const v1::IdentityChain& proto,
     Chain chain) const {
-  const ChainTokens tokens = TokensFromProto(proto);
-  if (tokens.empty()) return chain;
-  const TokenTrust::Current trust = tokens_.current();
-  return ApplyTokens(snapshot, *trust.verifier, *trust.settings, tokens,
-                     std::move(chain), absl::Now());
+  return tokens_.Apply(snapshot, TokensFromProto(proto), std::move(chain),
+                       absl::Now());
 }
 
 grpc::ServerUnaryReactor* AuthorizerService::Check(

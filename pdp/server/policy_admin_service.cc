@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "pdp/evaluator.h"
 #include "pdp/explain.h"
 #include "pdp/server/serve_unary.h"
@@ -104,8 +105,13 @@ grpc::ServerUnaryReactor* PolicyAdminService::Explain(
               "no policy is active on this server; it decides nothing until "
               "one is");
         }
-        const Request check = FromProto(
-            request->check(), caller.Has(Permission::kAssertRoles));
+        Request check = FromProto(request->check(),
+                                  caller.Has(Permission::kAssertRoles));
+        absl::StatusOr<Chain> chain =
+            tokens_.Apply(*snapshot, TokensFromProto(request->check().chain()),
+                          std::move(check.chain), absl::Now());
+        if (!chain.ok()) return chain.status();
+        check.chain = *std::move(chain);
         absl::StatusOr<Decision> decision = Check(*snapshot, check, users_);
         if (!decision.ok()) return decision.status();
         ToProto(*snapshot, *decision, response->mutable_decision());

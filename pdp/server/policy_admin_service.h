@@ -7,6 +7,7 @@
 #include "pdp/active_policy.h"
 #include "pdp/server/bundle_manager.h"
 #include "pdp/server/caller_auth.h"
+#include "pdp/server/token_trust.h"
 #include "pdp/user_source.h"
 #include "pdp/v1/admin.grpc.pb.h"
 
@@ -19,16 +20,18 @@ namespace pdp::server {
 class PolicyAdminService final : public v1::PolicyAdmin::CallbackService {
  public:
   // `dropped_decisions` reports the decision log's drops for GetStatus.
-  // `users` is the directory Explain resolves users in first, as the
-  // Authorizer does; nullptr for none.
+  // Explain resolves users in `users` first, as the Authorizer does
+  // (nullptr for none), and verifies a chain's tokens with `tokens`.
   PolicyAdminService(BundleManager& bundles, const cache::Store& store,
                      const ActivePolicy& policy, const CallerAuth& auth,
+                     const TokenTrust& tokens,
                      std::function<uint64_t()> dropped_decisions,
                      const UserSource* users = nullptr)
       : bundles_(bundles),
         store_(store),
         policy_(policy),
         auth_(auth),
+        tokens_(tokens),
         dropped_decisions_(std::move(dropped_decisions)),
         users_(users) {}
 
@@ -60,6 +63,7 @@ class PolicyAdminService final : public v1::PolicyAdmin::CallbackService {
   const cache::Store& store_;
   const ActivePolicy& policy_;
   const CallerAuth& auth_;
+  const TokenTrust& tokens_;
   const std::function<uint64_t()> dropped_decisions_;
   const UserSource* const users_;
 };

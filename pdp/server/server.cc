@@ -130,6 +130,7 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
   if (server->store_ != nullptr) {
     server->admin_ = std::make_unique<PolicyAdminService>(
         *server->bundles_, *server->store_, server->policy_, *server->auth_,
+        *server->tokens_,
         [self = server.get()] { return self->dropped_decisions(); },
         server->user_source_.get());
     server->directory_service_ = std::make_unique<DirectoryService>(

@@ -11,7 +11,11 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "pdp/chain_tokens.h"
+#include "pdp/request.h"
 #include "pdp/server/config.h"
+#include "pdp/snapshot.h"
 #include "pdp/token/token_settings.h"
 #include "pdp/token/token_verifier.h"
 
@@ -43,6 +47,13 @@ class TokenTrust {
     std::shared_ptr<const token::TokenVerifier> verifier;
   };
   Current current() const;
+
+  // `chain` completed from `tokens` with the settings in force, as of
+  // `now` (ApplyTokens); `chain` unchanged when `tokens` is empty. Returns
+  // InvalidArgument for a link given both as a token and an asserted id.
+  absl::StatusOr<Chain> Apply(const Snapshot& snapshot,
+                              const ChainTokens& tokens, Chain chain,
+                              absl::Time now) const;
 
   // Re-reads the files if any changed since the last load. Returns the
   // load error, if any; the previous settings then stay.

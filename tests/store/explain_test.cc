@@ -2,13 +2,20 @@
 // store, the Acme bundle pushed and signed): the decision is the Authorizer's
 // and the lines name the granting role, its inheritance, the glob and the
 // scopes with the policy's file:line; directory users count; only `admin`
-// may ask.
+// may ask; a chain given as tokens is verified and its token problems and
+// audiences are explained.
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "nlohmann/json.hpp"
+#include "pdp/token/testing/token_minter.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -167,6 +174,50 @@ TEST_F(ExplainTest, OnlyAdminMayAskAndOnlyWithAPolicy) {
   status = Explain(Ask(bad), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
       << Describe(status);
+}
+
+TEST_F(ExplainTest, ExplainsChainsGivenAsTokens) {
+  const token::TestSigningKey key =
+      token::TestSigningKey::Generate(token::JwsAlgorithm::kEs256, "k1");
+  const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/tokens");
+  ASSERT_EQ(std::system(absl::StrCat("mkdir -p ", dir).c_str()), 0);
+  std::ofstream(dir + "/tokens.yaml")
+      << "issuers:\n  - issuer: https://login.acme.example\n    jwks: "
+      << token::JwkSetJson({&key}) << "\n";
+  server::ServerConfig config = s_->Config();
+  config.tokens.settings = dir + "/tokens.yaml";
+  ASSERT_TRUE(s_->Start(config).ok());
+  PushAcme(1);
+
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  nlohmann::json claims = {{"iss", "https://login.acme.example"},
+                           {"sub", "alice@acme.example"},
+                           {"client_id", "acme-copilot"},
+                           {"scope", "hr:salary:read"},
+                           {"amr", {"otp"}},
+                           {"aud", "https://hr.mcp.acme.example"},
+                           {"iat", now},
+                           {"exp", now + 600}};
+  v1::CheckRequest check;
+  check.set_tool_id("hr.get_salary");
+  check.mutable_chain()->set_access_token(token::MintToken(key, claims));
+  v1::ExplainResponse response;
+  grpc::Status status = Explain(Ask(check), &response);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(response.decision().effect(), v1::EFFECT_ALLOW);
+  EXPECT_THAT(Lines(response, v1::LINK_CLIENT),
+              Contains(HasSubstr("audience https://hr.mcp.acme.example")));
+  EXPECT_THAT(Lines(response, v1::LINK_USER),
+              Contains(HasSubstr("alice@acme.example")));
+
+  claims["iat"] = now - 1200;
+  claims["exp"] = now - 600;
+  check.mutable_chain()->set_access_token(token::MintToken(key, claims));
+  status = Explain(Ask(check), &response);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(response.decision().effect(), v1::EFFECT_DENY);
+  EXPECT_THAT(Lines(response, v1::LINK_CLIENT),
+              Contains(HasSubstr("token: TOKEN_EXPIRED")));
 }
 
 }  // namespace
