@@ -22,12 +22,6 @@ Reason Problem(v1::Link link, v1::Reason::Code code, std::string message) {
   return reason;
 }
 
-// The name of the token a link's identity comes from, for messages.
-std::string TokenName(v1::Link link) {
-  if (link == v1::LINK_CLIENT) return "the access token";
-  return absl::StrCat("the ", LinkName(link), "'s token");
-}
-
 absl::Status BothGiven(std::vector<std::string> asserted,
                        absl::string_view token_field) {
   return absl::InvalidArgumentError(absl::StrCat(

@@ -200,21 +200,10 @@ void AddMissingScopes(const Snapshot& s, const Resolved& r, int t,
   d.reasons.back().missing_scopes = std::move(missing);
 }
 
-// Whether the token was issued for `server`: one of its audiences is one the
-// server is registered with.
-bool Accepts(const Snapshot::Server& server, const TokenAudience& token) {
-  for (const std::string& audience : token.audiences) {
-    if (std::find(server.audiences.begin(), server.audiences.end(),
-                  audience) != server.audiences.end()) {
-      return true;
-    }
-  }
-  return false;
-}
-
+// Whether every token of the chain was issued for `server`.
 bool AcceptsAll(const Snapshot::Server& server, const Chain& chain) {
   for (const TokenAudience& token : chain.token_audiences) {
-    if (!Accepts(server, token)) return false;
+    if (!server.Accepts(token.audiences)) return false;
   }
   return true;
 }
@@ -223,12 +212,9 @@ void AddAudienceMismatches(const Snapshot& s, const Chain& chain,
                            const Snapshot::Tool& tool, Decision& d) {
   const Snapshot::Server& server = *s.FindServer(tool.server);
   for (const TokenAudience& token : chain.token_audiences) {
-    if (Accepts(server, token)) continue;
+    if (server.Accepts(token.audiences)) continue;
     Add(d, token.link, v1::Reason::TOKEN_AUDIENCE_MISMATCH,
-        absl::StrCat(token.link == v1::LINK_CLIENT
-                         ? "the access token"
-                         : absl::StrCat("the ", LinkName(token.link), "'s token"),
-                     " was not issued for MCP server ",
+        absl::StrCat(TokenName(token.link), " was not issued for MCP server ",
                      Quote(server.id), " (its audience must include ",
                      absl::StrJoin(server.audiences, " or "), ")"));
   }

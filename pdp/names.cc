@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace pdp {
@@ -118,6 +119,11 @@ absl::string_view LinkName(v1::Link link) {
     default:
       return "unspecified";
   }
+}
+
+std::string TokenName(v1::Link link) {
+  if (link == v1::LINK_CLIENT) return "the access token";
+  return absl::StrCat("the ", LinkName(link), "'s token");
 }
 
 absl::string_view ReasonCodeName(v1::Reason::Code code) {

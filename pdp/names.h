@@ -33,6 +33,9 @@ std::string ClientTrustValues();
 
 absl::string_view EffectName(v1::Effect effect);  // "ALLOW", "DENY", ...
 absl::string_view LinkName(v1::Link link);        // "user", "client", ...
+// The token a link's identity comes from, for sentences: "the access token"
+// (client), "the agent's token", "the service's token".
+std::string TokenName(v1::Link link);
 absl::string_view ReasonCodeName(v1::Reason::Code code);  // "TOOL_UNKNOWN"...
 
 // The authentication strength RFC 8176 `amr` values prove: pwd is password;

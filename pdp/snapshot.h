@@ -1,6 +1,7 @@
 #ifndef PDP_SNAPSHOT_H_
 #define PDP_SNAPSHOT_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -95,6 +96,18 @@ class Snapshot {
     // those declared under `servers:`, or {id} when none are declared.
     // No audience belongs to two servers.
     std::vector<std::string> audiences;
+
+    // Whether a token for `token_audiences` (its `aud`) may be used on
+    // this server's tools: they include one of its audiences.
+    bool Accepts(const std::vector<std::string>& token_audiences) const {
+      for (const std::string& audience : token_audiences) {
+        if (std::find(audiences.begin(), audiences.end(), audience) !=
+            audiences.end()) {
+          return true;
+        }
+      }
+      return false;
+    }
   };
 
   // Finders return -1 when the id is not in the policy.

@@ -15,11 +15,8 @@ TokenTrust::TokenTrust(const ServerConfig::Tokens& config) : config_(config) {
 }
 
 void TokenTrust::Install(std::shared_ptr<const token::TokenSettings> settings) {
-  token::TokenVerifierOptions options;
-  options.clock_skew = settings->clock_skew;
-  options.cache_entries = static_cast<size_t>(config_.cache_entries);
-  auto verifier = std::make_shared<token::TokenVerifier>(options);
-  verifier->SetIssuers(settings->issuers);
+  std::shared_ptr<const token::TokenVerifier> verifier = token::NewTokenVerifier(
+      *settings, static_cast<size_t>(config_.cache_entries));
   absl::MutexLock lock(&mu_);
   current_ = {std::move(settings), std::move(verifier)};
 }

@@ -258,5 +258,15 @@ absl::StatusOr<TokenSettings> LoadTokenSettings(const std::string& path) {
   return Loader(path).Load();
 }
 
+std::unique_ptr<TokenVerifier> NewTokenVerifier(const TokenSettings& settings,
+                                                size_t cache_entries) {
+  TokenVerifierOptions options;
+  options.clock_skew = settings.clock_skew;
+  options.cache_entries = cache_entries;
+  auto verifier = std::make_unique<TokenVerifier>(options);
+  verifier->SetIssuers(settings.issuers);
+  return verifier;
+}
+
 }  // namespace token
 }  // namespace pdp

@@ -18,6 +18,7 @@
 //
 // Thread-safe (LoadTokenSettings only reads files).
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,11 @@ struct TokenSettings {
 // "jwks_file", an unreadable jwks_file, or a JWK set that JwkSet::Parse
 // refuses (with its message).
 absl::StatusOr<TokenSettings> LoadTokenSettings(const std::string& path);
+
+// A verifier over `settings`' issuers and clock skew, remembering up to
+// `cache_entries` verified tokens (0: none).
+std::unique_ptr<TokenVerifier> NewTokenVerifier(const TokenSettings& settings,
+                                                size_t cache_entries);
 
 }  // namespace token
 }  // namespace pdp
