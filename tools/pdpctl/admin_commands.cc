@@ -8,11 +8,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,20 +44,6 @@ namespace {
 
 namespace v1 = ::pdp::v1;
 using Kind = FlagSpec::Kind;
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read \"", path, "\": ", std::strerror(errno)));
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) {
-    return absl::DataLossError(absl::StrCat("cannot read \"", path, "\""));
-  }
-  return content.str();
-}
 
 // Writes `content` to a new file `path` with `mode`; fails if it exists.
 absl::Status WriteNewFile(const std::string& path, absl::string_view content,
@@ -1042,14 +1026,8 @@ int RunRemoteExplain(const Args& args, const pdp::Request& request,
                       "`admin` callers; pdpctl check decides offline)",
                       err);
   }
-  if (!args.positional().empty()) {
-    return UsageError("check",
-                      absl::StrCat("unexpected argument '",
-                                   args.positional().front(), "'"),
-                      err);
-  }
   Connection connection;
-  if (int code = ConnectionFromArgs("check", args, false, &connection, err);
+  if (int code = OneServerFromArgs("check", args, &connection, err);
       code != kExitOk) {
     return code;
   }

@@ -1,8 +1,12 @@
 #include "tools/pdpctl/commands.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -34,6 +38,20 @@ int UsageError(absl::string_view command, absl::string_view message,
 
 std::string Plural(size_t n, absl::string_view noun) {
   return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read \"", path, "\": ", std::strerror(errno)));
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) {
+    return absl::DataLossError(absl::StrCat("cannot read \"", path, "\""));
+  }
+  return content.str();
 }
 
 absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> LoadPolicy(

@@ -52,6 +52,10 @@ int UsageError(absl::string_view command, absl::string_view message,
 // "1 tool", "2 tools".
 std::string Plural(size_t n, absl::string_view noun);
 
+// The whole content of a file. Returns NotFound (naming the file and why)
+// if it cannot be opened, DataLoss if reading fails.
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
 // Compiles a policy directory; on failure prints every policy error, one
 // "file:line: message" per line (or the reason the directory cannot be
 // read), and returns the status.

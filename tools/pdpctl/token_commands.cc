@@ -1,7 +1,5 @@
 #include "tools/pdpctl/token_commands.h"
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 
@@ -24,14 +22,9 @@ using Kind = FlagSpec::Kind;
 
 // The file's content, surrounding whitespace removed.
 absl::StatusOr<std::string> ReadTrimmed(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot read \"", path, "\""));
-  }
-  std::stringstream content;
-  content << in.rdbuf();
-  return std::string(absl::StripAsciiWhitespace(content.str()));
+  absl::StatusOr<std::string> content = ReadFile(path);
+  if (!content.ok()) return content.status();
+  return std::string(absl::StripAsciiWhitespace(*content));
 }
 
 // Reads each token flag's file into `tokens`.
@@ -71,11 +64,7 @@ absl::StatusOr<Trust> LoadTrust(const Args& args) {
   if (!settings.ok()) return settings.status();
   Trust trust;
   trust.settings = *std::move(settings);
-  pdp::token::TokenVerifierOptions options;
-  options.clock_skew = trust.settings.clock_skew;
-  options.cache_entries = 0;
-  trust.verifier = std::make_unique<pdp::token::TokenVerifier>(options);
-  trust.verifier->SetIssuers(trust.settings.issuers);
+  trust.verifier = pdp::token::NewTokenVerifier(trust.settings, 0);
   return trust;
 }
 
@@ -151,13 +140,7 @@ int RunTokenInspect(const Args& args, std::ostream& out, std::ostream& err) {
   }
   std::vector<std::string> servers;
   for (const pdp::Snapshot::Server& server : (*snapshot)->servers()) {
-    for (const std::string& audience : token.audiences) {
-      if (std::find(server.audiences.begin(), server.audiences.end(),
-                    audience) != server.audiences.end()) {
-        servers.push_back(server.id);
-        break;
-      }
-    }
+    if (server.Accepts(token.audiences)) servers.push_back(server.id);
   }
   out << "usable on MCP servers: "
       << (servers.empty() ? "none (no server of the policy accepts its "
