@@ -91,12 +91,15 @@ Resolved Resolve(const Snapshot& s, const Chain& chain,
     return r;
   }
   r.client = s.FindClient(chain.client_id);
-  std::shared_ptr<const v1::User> listed;
+  DirectoryEntry listed;
   if (!chain.asserted_roles.empty()) {
     r.user.SetRoles(s, chain.asserted_roles);
   } else if (directory != nullptr &&
-             (listed = directory->Find(chain.user_id)) != nullptr) {
-    r.user.SetRoles(s, listed->roles());
+             (listed = directory->Find(chain.user_id)).user != nullptr) {
+    r.user.SetRoles(s, listed.user->roles());
+  } else if (listed.deleted) {
+    // A tombstone: the directory revoked this user; the policy's entry
+    // does not bring it back.
   } else if (int u = s.FindUser(chain.user_id); u >= 0) {
     r.user.known = true;
     r.user.user = &s.users()[u];

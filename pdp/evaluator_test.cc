@@ -283,9 +283,12 @@ class MapDirectory : public UserSource {
     for (std::string& role : roles) user->add_roles(std::move(role));
     users_[std::move(id)] = std::move(user);
   }
-  std::shared_ptr<const v1::User> Find(absl::string_view id) const override {
+  // Leaves a tombstone, as the server's directory does.
+  void Delete(const std::string& id) { users_[id] = nullptr; }
+  DirectoryEntry Find(absl::string_view id) const override {
     auto it = users_.find(std::string(id));
-    return it == users_.end() ? nullptr : it->second;
+    if (it == users_.end()) return {};
+    return {it->second, it->second == nullptr};
   }
 
  private:
@@ -320,6 +323,26 @@ TEST_F(EvaluatorTest, DirectoryUsersJoinAndOverrideThePolicy) {
   d = Check(*snapshot_, {ghost, "hr.get_salary"}, &directory);
   ASSERT_TRUE(d.ok());
   EXPECT_THAT(Codes(*d), ElementsAre("USER_NOT_PERMITTED"));
+}
+
+TEST_F(EvaluatorTest, ADirectoryTombstoneRevokesAUserThePolicyLists) {
+  MapDirectory directory;
+  Chain alice = Delegated("alice", "internal", {"hr:read"});
+  alice.amr = {"otp"};
+  EXPECT_EQ(MustCheck(alice, "hr.get_salary").effect, v1::EFFECT_ALLOW);
+  directory.Delete("alice");
+  auto d = Check(*snapshot_, {alice, "hr.get_salary"}, &directory);
+  ASSERT_TRUE(d.ok());
+  EXPECT_THAT(Codes(*d), ElementsAre("USER_UNKNOWN"));
+  auto visible = FilterTools(*snapshot_, alice, {"hr", {}}, &directory);
+  ASSERT_TRUE(visible.ok());
+  EXPECT_THAT(*visible, IsEmpty());
+
+  // Upserted again: known again, with the directory's roles.
+  directory.Put("alice", {"executive"});
+  d = Check(*snapshot_, {alice, "hr.get_salary"}, &directory);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->effect, v1::EFFECT_ALLOW);
 }
 
 TEST_F(EvaluatorTest, MalformedChainsAreInvalidArgument) {

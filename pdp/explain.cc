@@ -79,12 +79,20 @@ void ExplainUser(const Snapshot& s, const Chain& chain, const std::string& tool,
                  Lines& out) {
   std::vector<std::string> held = chain.asserted_roles;
   if (held.empty()) {
-    std::shared_ptr<const v1::User> from_directory;
+    DirectoryEntry from_directory;
     if (out.options().users != nullptr) {
       from_directory = out.options().users->Find(chain.user_id);
     }
-    const v1::User* user = from_directory != nullptr
-                               ? from_directory.get()
+    if (from_directory.deleted) {
+      out.Add(v1::LINK_USER, 0,
+              absl::StrCat("user ", chain.user_id,
+                           ": deleted from the directory (unknown until "
+                           "upserted again; the policy's entry does not "
+                           "count)"));
+      return;
+    }
+    const v1::User* user = from_directory.user != nullptr
+                               ? from_directory.user.get()
                                : FindById(s.bundle().users(), chain.user_id);
     if (user == nullptr) {
       out.Add(v1::LINK_USER, 0,
@@ -95,7 +103,7 @@ void ExplainUser(const Snapshot& s, const Chain& chain, const std::string& tool,
     held.assign(user->roles().begin(), user->roles().end());
     out.Add(v1::LINK_USER, 0,
             absl::StrCat("user ", chain.user_id, " (",
-                         from_directory != nullptr ? "the directory"
+                         from_directory.user != nullptr ? "the directory"
                                                    : out.Where(user->source()),
                          "): roles ", Words(held)));
   } else {

@@ -203,8 +203,8 @@ class OneUser final : public UserSource {
  public:
   explicit OneUser(v1::User user)
       : user_(std::make_shared<v1::User>(std::move(user))) {}
-  std::shared_ptr<const v1::User> Find(absl::string_view id) const override {
-    return id == user_->id() ? user_ : nullptr;
+  DirectoryEntry Find(absl::string_view id) const override {
+    return {id == user_->id() ? user_ : nullptr};
   }
 
  private:

@@ -261,10 +261,9 @@ class MapDirectory : public pdp::UserSource {
   void Put(std::shared_ptr<const pdp::v1::User> user) {
     users_[user->id()] = std::move(user);
   }
-  std::shared_ptr<const pdp::v1::User> Find(
-      absl::string_view id) const override {
+  pdp::DirectoryEntry Find(absl::string_view id) const override {
     auto it = users_.find(id);
-    return it == users_.end() ? nullptr : it->second;
+    return {it == users_.end() ? nullptr : it->second};
   }
 
  private:

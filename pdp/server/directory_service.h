@@ -18,8 +18,8 @@ class DirectoryUserSource final : public UserSource {
   explicit DirectoryUserSource(const cache::UserDirectory& directory)
       : directory_(directory) {}
 
-  std::shared_ptr<const v1::User> Find(absl::string_view id) const override {
-    return directory_.Find(id);
+  DirectoryEntry Find(absl::string_view id) const override {
+    return {directory_.Find(id)};
   }
 
  private:
