@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pdp/names.h"
+#include "pdp/quote.h"
 #include "pdp/token/thumbprint.h"
 
 namespace pdp {
@@ -143,11 +144,15 @@ absl::StatusOr<Chain> ApplyTokens(const Snapshot& s,
   if (!tokens.agent_token.empty() && !chain.agent_id.empty()) {
     return BothGiven({"agent_id"}, "agent_token");
   }
-  if (!tokens.service_token.empty() && !chain.service_id.empty()) {
-    return BothGiven({"service_id"}, "service_token");
+  if (!tokens.service_token.empty()) {
+    std::vector<std::string> asserted;
+    if (!chain.service_id.empty()) asserted.push_back("service_id");
+    if (!chain.scopes.empty()) asserted.push_back("scopes");
+    if (!asserted.empty()) return BothGiven(asserted, "service_token");
   }
 
-  std::string act_agent;  // The agent the access token names, if any.
+  // The agents the access token's act claims name, the acting one first.
+  std::vector<std::string> actors;
   if (!tokens.access_token.empty()) {
     auto token =
         Verify(verifier, tokens.access_token, v1::LINK_CLIENT, now, chain);
@@ -169,22 +174,41 @@ absl::StatusOr<Chain> ApplyTokens(const Snapshot& s,
             *token, tokens,
             client >= 0 && s.clients()[client].require_bound_tokens,
             token->client_id, v1::LINK_CLIENT, chain);
+        if (token->has_idp_roles) {
+          if (!chain.asserted_roles.empty()) {
+            return BothGiven({"asserted_roles"},
+                             "access_token (its issuer says the user's roles)");
+          }
+          chain.asserted_roles = token->roles;
+          chain.roles_from_idp = true;
+        }
         chain.user_id = token->subject;
         chain.client_id = token->client_id;
         chain.scopes = token->scopes;
         chain.amr = token->amr;
-        act_agent = token->actor;
+        actors = token->actors;
       }
     }
   }
-  if (!act_agent.empty()) {
-    if (!chain.agent_id.empty() && chain.agent_id != act_agent) {
+  if (!actors.empty()) {
+    if (!chain.agent_id.empty() && chain.agent_id != actors.front()) {
       chain.token_problems.push_back(Problem(
           v1::LINK_AGENT, v1::Reason::TOKEN_INVALID,
           "chain.agent_id names another agent than the access token's "
           "act.sub"));
     }
-    chain.agent_id = act_agent;
+    if (actors.size() > static_cast<size_t>(settings.max_delegation_depth)) {
+      std::vector<std::string> quoted;
+      for (const std::string& actor : actors) quoted.push_back(Quote(actor));
+      chain.token_problems.push_back(Problem(
+          v1::LINK_AGENT, v1::Reason::DELEGATION_TOO_DEEP,
+          absl::StrCat("the access token's delegation names ", actors.size(),
+                       " agents (", absl::StrJoin(quoted, " for "),
+                       "); at most ", settings.max_delegation_depth,
+                       " may act in one chain")));
+    }
+    chain.agent_id = actors.front();
+    chain.delegated_agents.assign(actors.begin() + 1, actors.end());
   }
   if (!tokens.agent_token.empty()) {
     auto token =
@@ -192,7 +216,7 @@ absl::StatusOr<Chain> ApplyTokens(const Snapshot& s,
     if (token != nullptr) {
       AddLifetimeProblem(*token, v1::LINK_AGENT, settings.max_agent_lifetime,
                          "an agent", chain);
-      if (!act_agent.empty() && act_agent != token->subject) {
+      if (!actors.empty() && actors.front() != token->subject) {
         chain.token_problems.push_back(Problem(
             v1::LINK_AGENT, v1::Reason::TOKEN_INVALID,
             "the agent's token is for another agent than the access token's "
@@ -210,6 +234,8 @@ absl::StatusOr<Chain> ApplyTokens(const Snapshot& s,
                          settings.max_service_lifetime, "a service", chain);
       AddBindingProblem(*token, tokens, false, "", v1::LINK_SERVICE, chain);
       chain.service_id = token->subject;
+      chain.scopes = token->scopes;
+      chain.service_scopes_from_token = true;
     }
   }
   return chain;

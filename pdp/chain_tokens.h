@@ -41,12 +41,20 @@ struct ChainTokens {
 // the chain is DENY. Checked here against the policy: the lifetime (exp -
 // iat) against `settings` for the client's trust (agent and service tokens
 // against their own maximum), token binding (`cnf`; and unbound tokens of a
-// client registered with require_bound_tokens), and the agent named by
-// act.sub against the agent token. Audiences are checked per tool by the
+// client registered with require_bound_tokens), the agent named by act.sub
+// against the agent token, and the delegation's length (nested act claims,
+// at most settings.max_delegation_depth agents, else DELEGATION_TOO_DEEP).
+// The acting agent (act.sub) becomes agent_id and the agents it acts for
+// delegated_agents. When the access token's issuer carries roles
+// (roles_claim), they become the chain's roles (Chain::roles_from_idp). A
+// service token's scope claim bounds the service's scopes
+// (Chain::service_scopes_from_token). Audiences are checked per tool by the
 // evaluator (Chain::token_audiences).
 // Thread-safe. Returns InvalidArgument, naming the fields, when a link is
-// given both as a token and as an asserted id, or when the tokens cannot
-// form one chain (an access token with a service token).
+// given both as a token and as an asserted id (roles asserted with an access
+// token whose issuer says the roles, scopes with a service token included),
+// or when the tokens cannot form one chain (an access token with a service
+// token).
 absl::StatusOr<Chain> ApplyTokens(const Snapshot& snapshot,
                                   const token::TokenVerifier& verifier,
                                   const token::TokenSettings& settings,

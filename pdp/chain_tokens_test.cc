@@ -31,15 +31,24 @@ servers:
 tools:
   - id: crm.search_contacts
     scopes: [contacts:read]
+  - id: crm.import_contacts
+    scopes: [contacts:write]
   - id: hr.get_salary
     scopes: [hr:read]
     auth: mfa
 roles:
   - id: executive
     tools: ["crm.*", "hr.*"]
+  - id: reader
+    tools: ["crm.search_contacts"]
 agents:
   - id: sales-assistant
     tools: ["crm.*"]
+    autonomous: true
+  - id: payroll-assistant
+    tools: ["hr.*"]
+  - id: crm-helper
+    tools: ["crm.search_contacts"]
     autonomous: true
 clients:
   - id: desktop
@@ -52,7 +61,7 @@ clients:
 services:
   - id: importer
     tools: ["crm.*"]
-    scopes: [contacts:read]
+    scopes: [contacts:read, contacts:write]
 users:
   - id: alice
     roles: [executive]
@@ -281,7 +290,8 @@ TEST_F(ChainTokensTest, AgentAndServiceTokens) {
 
   // A service chain from the service's token; too long-lived is refused.
   json service = {{"iss", kIssuer}, {"sub", "importer"}, {"aud", kCrm},
-                  {"iat", now},     {"exp", now + 600}};
+                  {"scope", "contacts:read"}, {"iat", now},
+                  {"exp", now + 600}};
   EXPECT_EQ(Decide({.service_token = MintToken(key_, service)},
                    "crm.search_contacts").effect,
             v1::EFFECT_ALLOW);
@@ -290,6 +300,138 @@ TEST_F(ChainTokensTest, AgentAndServiceTokens) {
       Decide({.service_token = MintToken(key_, service)}, "crm.search_contacts");
   EXPECT_THAT(Codes(d), ElementsAre("TOKEN_LIFETIME_TOO_LONG"));
   EXPECT_EQ(d.reasons[0].link, v1::LINK_SERVICE);
+}
+
+// DESIGN §2: a service token's scope bounds the service's registered
+// scopes (T.scopes - (V.scopes & token scopes)); an asserted service id
+// keeps V.scopes.
+TEST_F(ChainTokensTest, AServiceTokensScopesBoundTheService) {
+  const int64_t now = absl::ToUnixSeconds(now_);
+  json service = {{"iss", kIssuer}, {"sub", "importer"}, {"aud", kCrm},
+                  {"scope", "contacts:read"}, {"iat", now},
+                  {"exp", now + 600}};
+  Decision d = Decide({.service_token = MintToken(key_, service)},
+                      "crm.import_contacts");
+  EXPECT_THAT(Codes(d), ElementsAre("MISSING_SCOPE"));
+  EXPECT_EQ(d.reasons[0].link, v1::LINK_SERVICE);
+  EXPECT_THAT(d.reasons[0].missing_scopes, ElementsAre("contacts:write"));
+  EXPECT_THAT(d.reasons[0].message, HasSubstr("the token of service"));
+
+  service["scope"] = "contacts:write";
+  EXPECT_EQ(Decide({.service_token = MintToken(key_, service)},
+                   "crm.import_contacts").effect,
+            v1::EFFECT_ALLOW);
+  // FilterTools agrees: only the tool the token's scope reaches.
+  absl::StatusOr<Chain> chain =
+      Apply({.service_token = MintToken(key_, service)});
+  ASSERT_TRUE(chain.ok());
+  auto visible = FilterTools(*snapshot_, *chain, {"crm", {}});
+  ASSERT_TRUE(visible.ok());
+  ASSERT_EQ(visible->size(), 1u);
+  EXPECT_EQ(snapshot_->tools()[(*visible)[0].tool].id, "crm.import_contacts");
+
+  // No scope claim: the token grants no scope.
+  service.erase("scope");
+  EXPECT_THAT(Codes(Decide({.service_token = MintToken(key_, service)},
+                           "crm.import_contacts")),
+              ElementsAre("MISSING_SCOPE"));
+
+  // Asserted scopes next to a service token are one link given twice.
+  Chain asserted;
+  asserted.scopes = {"contacts:write"};
+  EXPECT_EQ(Apply({.service_token = MintToken(key_, service)}, asserted)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // An asserted service id keeps the service's registered scopes.
+  Chain importer;
+  importer.service_id = "importer";
+  absl::StatusOr<Decision> asserted_decision =
+      Check(*snapshot_, {importer, "crm.import_contacts"});
+  ASSERT_TRUE(asserted_decision.ok());
+  EXPECT_EQ(asserted_decision->effect, v1::EFFECT_ALLOW);
+}
+
+// DESIGN §2: every hop of a nested act claim is an agent of the chain; the
+// chain may do only what every hop may, and a too long delegation is
+// refused.
+TEST_F(ChainTokensTest, EveryHopOfADelegationCounts) {
+  json claims = AccessClaims();
+  claims["act"] = {{"sub", "sales-assistant"},
+                   {"act", {{"sub", "payroll-assistant"}}}};
+  absl::StatusOr<Chain> chain = Apply({.access_token = MintToken(key_, claims)});
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  EXPECT_EQ(chain->agent_id, "sales-assistant");
+  EXPECT_THAT(chain->delegated_agents, ElementsAre("payroll-assistant"));
+  // Before: decided as if only sales-assistant acted (ALLOW).
+  Decision d = Decide({.access_token = MintToken(key_, claims)},
+                      "crm.search_contacts");
+  EXPECT_THAT(Codes(d), ElementsAre("AGENT_NOT_PERMITTED"));
+  EXPECT_THAT(d.reasons[0].message,
+              HasSubstr("agent \"payroll-assistant\" (delegation hop 2 of 2)"));
+
+  // Autonomy is every hop's: payroll-assistant needs a human.
+  claims["act"] = {{"sub", "crm-helper"},
+                   {"act", {{"sub", "sales-assistant"}}}};
+  chain = Apply({.access_token = MintToken(key_, claims)});
+  ASSERT_TRUE(chain.ok());
+  chain->autonomous = true;
+  absl::StatusOr<Decision> autonomous =
+      Check(*snapshot_, {*chain, "crm.search_contacts"});
+  ASSERT_TRUE(autonomous.ok());
+  EXPECT_EQ(autonomous->effect, v1::EFFECT_ALLOW);
+
+  // An unknown hop is named.
+  claims["act"] = {{"sub", "sales-assistant"}, {"act", {{"sub", "ghost"}}}};
+  d = Decide({.access_token = MintToken(key_, claims)}, "crm.search_contacts");
+  EXPECT_THAT(Codes(d), ElementsAre("AGENT_UNKNOWN"));
+  EXPECT_THAT(d.reasons[0].message, HasSubstr("\"ghost\""));
+
+  // More hops than max_delegation_depth.
+  json act = {{"sub", "crm-helper"}};
+  for (int i = 0; i < 4; ++i) act = {{"sub", "sales-assistant"}, {"act", act}};
+  claims["act"] = act;  // 5 agents; the default allows 4.
+  d = Decide({.access_token = MintToken(key_, claims)}, "crm.search_contacts");
+  EXPECT_THAT(Codes(d), ElementsAre("DELEGATION_TOO_DEEP"));
+  EXPECT_EQ(d.reasons[0].link, v1::LINK_AGENT);
+  settings_.max_delegation_depth = 5;
+  d = Decide({.access_token = MintToken(key_, claims)}, "crm.search_contacts");
+  EXPECT_EQ(d.effect, v1::EFFECT_ALLOW);
+}
+
+// DESIGN §2: an issuer's roles claim, mapped to policy roles, replaces the
+// roles the policy (or the directory) gives the user.
+TEST_F(ChainTokensTest, RolesFromTheIdentityProviderReplaceThePolicys) {
+  std::vector<token::TrustedIssuer> issuers = settings_.issuers;
+  issuers[0].roles_claim = "groups";
+  issuers[0].roles = {{"CRM-Readers", {"reader"}}};
+  verifier_.SetIssuers(issuers);
+  json claims = AccessClaims();
+  claims["aud"] = {kCrm, "hr"};
+  claims["groups"] = {"CRM-Readers", "Everyone"};
+  absl::StatusOr<Chain> chain = Apply({.access_token = MintToken(key_, claims)});
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  EXPECT_TRUE(chain->roles_from_idp);
+  EXPECT_THAT(chain->asserted_roles, ElementsAre("reader"));
+  // alice is an executive in the policy; the provider says reader only.
+  EXPECT_EQ(Decide({.access_token = MintToken(key_, claims)},
+                   "crm.search_contacts").effect,
+            v1::EFFECT_ALLOW);
+  EXPECT_THAT(Codes(Decide({.access_token = MintToken(key_, claims)},
+                           "hr.get_salary")),
+              ElementsAre("USER_NOT_PERMITTED"));
+  // No group that maps: no role at all, not the policy's.
+  claims["groups"] = {"Everyone"};
+  EXPECT_THAT(Codes(Decide({.access_token = MintToken(key_, claims)},
+                           "crm.search_contacts")),
+              ElementsAre("USER_NOT_PERMITTED"));
+  // Roles asserted next to such a token are one link given twice.
+  Chain asserted;
+  asserted.asserted_roles = {"executive"};
+  EXPECT_EQ(
+      Apply({.access_token = MintToken(key_, claims)}, asserted).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ChainTokensTest, ALinkComesFromATokenOrAnAssertion) {

@@ -609,6 +609,7 @@ void CompilerRun::CompileClients() {
       c.redirect_uris.push_back(uri);
     }
     c.require_bound_tokens = client->require_bound_tokens();
+    c.interactive = !client->has_interactive() || client->interactive();
     s_->clients_.push_back(std::move(c));
   }
 }

@@ -345,7 +345,22 @@ TEST(CompilerTest, ClientRequireBoundTokens) {
               ElementsAre(HasSubstr("c.yaml:3: unknown key \"bound\" in clients; "
                                     "expected one of: id, trust, scopes, "
                                     "redirect_uris, require_bound_tokens, "
-                                    "description")));
+                                    "interactive, description")));
+}
+
+TEST(CompilerTest, ClientsAreInteractiveUnlessRegisteredOtherwise) {
+  auto snapshot = Compiler::CompileDirectory(WritePolicy({
+      {"clients.yaml",
+       "clients:\n  - id: desk\n  - id: worker\n    interactive: false\n"
+       "  - id: said\n    interactive: true\n"},
+  }));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const Snapshot& s = **snapshot;
+  EXPECT_TRUE(s.clients()[s.FindClient("desk")].interactive);
+  EXPECT_FALSE(s.clients()[s.FindClient("worker")].interactive);
+  EXPECT_TRUE(s.clients()[s.FindClient("said")].interactive);
+  EXPECT_THAT(Errors({{"c.yaml", "clients:\n  - id: c\n    interactive: no\n"}}),
+              ElementsAre("c.yaml:3: \"interactive\" must be true or false"));
 }
 
 TEST(CompilerTest, AcceptedRedirectUris) {

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pdp/names.h"
+#include "pdp/quote.h"
 
 namespace pdp {
 namespace {
@@ -72,13 +74,39 @@ struct Resolved {
   const Chain* chain = nullptr;
   bool service_chain = false;
   int client = -1;
-  int agent = -1;    // -1: no agent, or an unknown one.
+  // The chain's agents (AgentIds), each an index or -1 when unknown.
+  absl::InlinedVector<int, 4> agents;
   int service = -1;
   UserView user;
   v1::AuthStrength strength = v1::AUTH_STRENGTH_PASSWORD;
+  // No human in the loop: a service, a client registered not interactive,
+  // or the caller says so.
+  bool autonomous = false;
   // True when a link is unknown: nothing is visible, everything is DENY.
   bool unknown_link = false;
 };
+
+// The chain's agents, the acting one first: agent_id, then every agent of
+// the delegation it acts for.
+using AgentIdList = absl::InlinedVector<absl::string_view, 4>;
+
+AgentIdList AgentIds(const Chain& chain) {
+  AgentIdList ids;
+  if (chain.agent_id.empty()) return ids;
+  ids.push_back(chain.agent_id);
+  ids.insert(ids.end(), chain.delegated_agents.begin(),
+             chain.delegated_agents.end());
+  return ids;
+}
+
+// "agent "x"", and which hop of a delegation it is when there are several.
+std::string AgentName(const AgentIdList& ids, size_t i) {
+  std::string name = absl::StrCat("agent ", Quote(ids[i]));
+  if (ids.size() > 1) {
+    absl::StrAppend(&name, " (delegation hop ", i + 1, " of ", ids.size(), ")");
+  }
+  return name;
+}
 
 Resolved Resolve(const Snapshot& s, const Chain& chain,
                  const UserSource* directory) {
@@ -87,32 +115,35 @@ Resolved Resolve(const Snapshot& s, const Chain& chain,
   if (!chain.service_id.empty()) {
     r.service_chain = true;
     r.service = s.FindService(chain.service_id);
+    r.autonomous = true;
     r.unknown_link = r.service < 0;
     return r;
   }
   r.client = s.FindClient(chain.client_id);
+  // The directory revokes: a tombstone makes the user unknown whatever
+  // else names its roles.
   DirectoryEntry listed;
-  if (!chain.asserted_roles.empty()) {
+  if (directory != nullptr) listed = directory->Find(chain.user_id);
+  if (listed.deleted) {
+    // Unknown.
+  } else if (!chain.asserted_roles.empty() || chain.roles_from_idp) {
     r.user.SetRoles(s, chain.asserted_roles);
-  } else if (directory != nullptr &&
-             (listed = directory->Find(chain.user_id)).user != nullptr) {
+  } else if (listed.user != nullptr) {
     r.user.SetRoles(s, listed.user->roles());
-  } else if (listed.deleted) {
-    // A tombstone: the directory revoked this user; the policy's entry
-    // does not bring it back.
   } else if (int u = s.FindUser(chain.user_id); u >= 0) {
     r.user.known = true;
     r.user.user = &s.users()[u];
   }
-  if (!chain.agent_id.empty()) r.agent = s.FindAgent(chain.agent_id);
+  bool unknown_agent = false;
+  for (absl::string_view id : AgentIds(chain)) {
+    r.agents.push_back(s.FindAgent(id));
+    unknown_agent |= r.agents.back() < 0;
+  }
   r.strength = StrengthFromAmr(chain.amr);
-  r.unknown_link = r.client < 0 || !r.user.known ||
-                   (!chain.agent_id.empty() && r.agent < 0);
+  r.autonomous =
+      chain.autonomous || (r.client >= 0 && !s.clients()[r.client].interactive);
+  r.unknown_link = r.client < 0 || !r.user.known || unknown_agent;
   return r;
-}
-
-bool Autonomous(const Resolved& r) {
-  return r.service_chain || r.chain->autonomous;
 }
 
 // Whether the chain-side conditions of `rule` hold; tool-side ones are in
@@ -126,7 +157,11 @@ bool RuleMatchesChain(const Snapshot& s, const Snapshot::DenyRule& rule,
   if (rule.roles && !(delegated && r.user.HasAnyRole(s, *rule.roles))) {
     return false;
   }
-  if (rule.agents && !(r.agent >= 0 && rule.agents->Test(r.agent))) {
+  // Any agent of a delegation: a rule against an agent holds wherever in
+  // the chain it acts.
+  if (rule.agents &&
+      std::none_of(r.agents.begin(), r.agents.end(),
+                   [&](int a) { return a >= 0 && rule.agents->Test(a); })) {
     return false;
   }
   if (rule.clients && !(r.client >= 0 && rule.clients->Test(r.client))) {
@@ -139,7 +174,7 @@ bool RuleMatchesChain(const Snapshot& s, const Snapshot::DenyRule& rule,
       !(r.client >= 0 && s.clients()[r.client].trust < *rule.client_trust_below)) {
     return false;
   }
-  if (rule.autonomous && *rule.autonomous != Autonomous(r)) return false;
+  if (rule.autonomous && *rule.autonomous != r.autonomous) return false;
   return true;
 }
 
@@ -152,21 +187,21 @@ void Add(Decision& d, v1::Link link, v1::Reason::Code code,
   d.reasons.push_back(std::move(reason));
 }
 
-std::string Quote(absl::string_view id) { return absl::StrCat("\"", id, "\""); }
-
 // The tool's scopes the chain lacks, by name.
 std::vector<std::string> MissingScopes(const Snapshot& s, const Resolved& r,
                                        const Snapshot::Tool& tool) {
   std::vector<std::string> missing;
   for (int scope : tool.scopes) {
     const std::string& name = s.scopes()[scope];
+    const auto& token = r.chain->scopes;
+    const bool in_token =
+        std::find(token.begin(), token.end(), name) != token.end();
     bool granted;
     if (r.service_chain) {
-      granted = s.services()[r.service].scopes.Test(scope);
+      granted = s.services()[r.service].scopes.Test(scope) &&
+                (!r.chain->service_scopes_from_token || in_token);
     } else {
-      const auto& token = r.chain->scopes;
-      granted = s.clients()[r.client].scopes.Test(scope) &&
-                std::find(token.begin(), token.end(), name) != token.end();
+      granted = s.clients()[r.client].scopes.Test(scope) && in_token;
     }
     if (!granted) missing.push_back(name);
   }
@@ -179,23 +214,29 @@ void AddMissingScopes(const Snapshot& s, const Resolved& r, int t,
   std::vector<std::string> missing = MissingScopes(s, r, tool);
   if (missing.empty()) return;
   std::string message;
-  if (r.service_chain) {
+  if (r.service_chain && !r.chain->service_scopes_from_token) {
     message = absl::StrCat("service ", Quote(r.chain->service_id),
                            " lacks scope(s) ", absl::StrJoin(missing, ", "),
                            " required by ", Quote(tool.id));
   } else {
+    // A token's scopes, within the registered ceiling of its holder.
+    const Bitset& ceiling = r.service_chain
+                                ? s.services()[r.service].scopes
+                                : s.clients()[r.client].scopes;
     std::vector<std::string> beyond_ceiling;
     for (const std::string& scope : missing) {
-      if (!s.clients()[r.client].scopes.Test(s.FindScope(scope))) {
-        beyond_ceiling.push_back(scope);
-      }
+      if (!ceiling.Test(s.FindScope(scope))) beyond_ceiling.push_back(scope);
     }
-    message = absl::StrCat("the token of client ", Quote(r.chain->client_id),
-                           " lacks scope(s) ", absl::StrJoin(missing, ", "),
-                           " required by ", Quote(tool.id));
+    message = absl::StrCat(
+        "the token of ", r.service_chain ? "service " : "client ",
+        Quote(r.service_chain ? r.chain->service_id : r.chain->client_id),
+        " lacks scope(s) ", absl::StrJoin(missing, ", "), " required by ",
+        Quote(tool.id));
     if (!beyond_ceiling.empty()) {
       absl::StrAppend(&message, " (", absl::StrJoin(beyond_ceiling, ", "),
-                      " not in the client's registered scopes)");
+                      r.service_chain
+                          ? " not in the service's registered scopes)"
+                          : " not in the client's registered scopes)");
     }
   }
   Add(d, r.service_chain ? v1::LINK_SERVICE : v1::LINK_CLIENT,
@@ -250,10 +291,10 @@ void AddDenials(const Snapshot& s, const Resolved& r, int t,
       Add(d, v1::LINK_USER, v1::Reason::USER_UNKNOWN,
           absl::StrCat("user ", Quote(chain.user_id), " is not known"));
     }
-    if (!chain.agent_id.empty() && r.agent < 0) {
+    for (size_t i = 0; i < r.agents.size(); ++i) {
+      if (r.agents[i] >= 0) continue;
       Add(d, v1::LINK_AGENT, v1::Reason::AGENT_UNKNOWN,
-          absl::StrCat("agent ", Quote(chain.agent_id),
-                       " is not in the policy"));
+          absl::StrCat(AgentName(AgentIds(chain), i), " is not in the policy"));
     }
   }
   if (t < 0) return;
@@ -275,9 +316,11 @@ void AddDenials(const Snapshot& s, const Resolved& r, int t,
           absl::StrCat("no role of user ", Quote(chain.user_id), " (",
                        r.user.RoleNames(s), ") grants ", Quote(tool.id)));
     }
-    if (r.agent >= 0 && !s.agents()[r.agent].tools.Test(t)) {
+    for (size_t i = 0; i < r.agents.size(); ++i) {
+      const int a = r.agents[i];
+      if (a < 0 || s.agents()[a].tools.Test(t)) continue;
       Add(d, v1::LINK_AGENT, v1::Reason::AGENT_NOT_PERMITTED,
-          absl::StrCat("agent ", Quote(chain.agent_id), " does not have ",
+          absl::StrCat(AgentName(AgentIds(chain), i), " does not have ",
                        Quote(tool.id), " among its capabilities"));
     }
     if (r.client >= 0) {
@@ -299,26 +342,33 @@ void AddDenials(const Snapshot& s, const Resolved& r, int t,
     Add(d, v1::LINK_RULE, v1::Reason::RULE, std::move(message));
     d.reasons.back().rule_id = rule.id;
   }
-  if (Autonomous(r) && tool.autonomy == v1::AUTONOMY_FORBIDDEN) {
+  if (r.autonomous && tool.autonomy == v1::AUTONOMY_FORBIDDEN) {
     Add(d, v1::LINK_TOOL, v1::Reason::AUTONOMY_FORBIDDEN,
         absl::StrCat(Quote(tool.id),
                      " may not be called with no human in the loop"));
   }
 }
 
-// The data classes the chain may receive: V.data for services, U.data &
-// A.data with an agent, U.data without. A call redacts the rest of T.data.
+// The data classes the chain may receive: V.data for services, U.data and
+// every agent's data with agents, U.data without. A call redacts the rest
+// of T.data.
 DataMask AllowedData(const Snapshot& s, const Resolved& r) {
   if (r.service_chain) return s.services()[r.service].data;
   DataMask allowed = r.user.Data(s);
-  if (r.agent >= 0) allowed &= s.agents()[r.agent].data;
+  for (int a : r.agents) allowed &= s.agents()[a].data;
   return allowed;
 }
 
+// Whether some agent of the chain may not act with no human in the loop.
+bool SomeAgentNeedsAHuman(const Snapshot& s, const Resolved& r) {
+  return std::any_of(r.agents.begin(), r.agents.end(),
+                     [&](int a) { return !s.agents()[a].autonomous; });
+}
+
 bool NeedsApproval(const Snapshot& s, const Resolved& r, int t) {
-  if (!Autonomous(r)) return false;
+  if (!r.autonomous) return false;
   return s.tools()[t].autonomy == v1::AUTONOMY_APPROVAL ||
-         (r.agent >= 0 && !s.agents()[r.agent].autonomous);
+         SomeAgentNeedsAHuman(s, r);
 }
 
 v1::AuthStrength StepUp(const Snapshot& s, const Resolved& r, int t) {
@@ -345,6 +395,7 @@ absl::Status ValidateChain(const Chain& chain) {
     if (!chain.user_id.empty()) extra.push_back("user_id");
     if (!chain.client_id.empty()) extra.push_back("client_id");
     if (!chain.agent_id.empty()) extra.push_back("agent_id");
+    if (!chain.delegated_agents.empty()) extra.push_back("delegated_agents");
     if (!chain.asserted_roles.empty()) extra.push_back("asserted_roles");
     if (!chain.amr.empty()) extra.push_back("amr");
     if (!extra.empty()) {
@@ -365,6 +416,11 @@ absl::Status ValidateChain(const Chain& chain) {
         "malformed identity chain: ", missing,
         " empty; a chain is either a user and a client (optionally an "
         "agent) or a service alone"));
+  }
+  if (chain.agent_id.empty() && !chain.delegated_agents.empty()) {
+    return absl::InvalidArgumentError(
+        "malformed identity chain: chain.delegated_agents without "
+        "chain.agent_id, the agent acting for them");
   }
   return absl::OkStatus();
 }
@@ -411,9 +467,10 @@ absl::StatusOr<Decision> Check(const Snapshot& s, const Request& request,
                        " needs a human's approval when called with no human "
                        "in the loop"));
     }
-    if (r.agent >= 0 && !s.agents()[r.agent].autonomous) {
+    for (size_t i = 0; i < r.agents.size(); ++i) {
+      if (s.agents()[r.agents[i]].autonomous) continue;
       Add(d, v1::LINK_AGENT, v1::Reason::APPROVAL_REQUIRED,
-          absl::StrCat("agent ", Quote(request.chain.agent_id),
+          absl::StrCat(AgentName(AgentIds(request.chain), i),
                        " may not act with no human in the loop"));
     }
   }
@@ -477,26 +534,26 @@ absl::StatusOr<std::vector<VisibleTool>> FilterTools(
     candidates.AndWith(s.services()[r.service].tools, wb, we);
   } else {
     r.user.Restrict(s, candidates, wb, we);
-    if (r.agent >= 0) candidates.AndWith(s.agents()[r.agent].tools, wb, we);
+    for (int a : r.agents) candidates.AndWith(s.agents()[a].tools, wb, we);
     candidates.AndWith(s.ToolsForTrust(s.clients()[r.client].trust), wb, we);
   }
-  if (Autonomous(r)) candidates.AndNotWith(s.AutonomyForbidden(), wb, we);
+  if (r.autonomous) candidates.AndNotWith(s.AutonomyForbidden(), wb, we);
   for (const Snapshot::DenyRule& rule : s.deny_rules()) {
     if (RuleMatchesChain(s, rule, r)) candidates.AndNotWith(rule.tools, wb, we);
   }
 
   // Scopes last: per tool, over the few it requires.
+  const Bitset& ceiling = r.service_chain ? s.services()[r.service].scopes
+                                           : s.clients()[r.client].scopes;
   Bitset token_scopes;
-  const Bitset* granted = &token_scopes;
-  if (r.service_chain) {
-    granted = &s.services()[r.service].scopes;
-  } else {
+  const Bitset* granted = &ceiling;
+  if (!r.service_chain || chain.service_scopes_from_token) {
     token_scopes = Bitset(s.scopes().size());
-    const Bitset& ceiling = s.clients()[r.client].scopes;
     for (const std::string& name : chain.scopes) {
       int scope = s.FindScope(name);
       if (scope >= 0 && ceiling.Test(scope)) token_scopes.Set(scope);
     }
+    granted = &token_scopes;
   }
   const DataMask allowed = AllowedData(s, r);
   visible.reserve(std::min<size_t>((we - wb) * 64, 1024));

@@ -77,20 +77,25 @@ std::string Words(const std::vector<std::string>& words) {
 // inheritance path from a role the user holds.
 void ExplainUser(const Snapshot& s, const Chain& chain, const std::string& tool,
                  Lines& out) {
+  DirectoryEntry from_directory;
+  if (out.options().users != nullptr) {
+    from_directory = out.options().users->Find(chain.user_id);
+  }
+  if (from_directory.deleted) {
+    out.Add(v1::LINK_USER, 0,
+            absl::StrCat("user ", chain.user_id,
+                         ": deleted from the directory (unknown until "
+                         "upserted again, whatever the policy, the caller "
+                         "or the identity provider says)"));
+    return;
+  }
   std::vector<std::string> held = chain.asserted_roles;
-  if (held.empty()) {
-    DirectoryEntry from_directory;
-    if (out.options().users != nullptr) {
-      from_directory = out.options().users->Find(chain.user_id);
-    }
-    if (from_directory.deleted) {
-      out.Add(v1::LINK_USER, 0,
-              absl::StrCat("user ", chain.user_id,
-                           ": deleted from the directory (unknown until "
-                           "upserted again; the policy's entry does not "
-                           "count)"));
-      return;
-    }
+  if (chain.roles_from_idp) {
+    out.Add(v1::LINK_USER, 0,
+            absl::StrCat("user ", chain.user_id,
+                         ": roles from the identity provider's token ",
+                         Words(held)));
+  } else if (held.empty()) {
     const v1::User* user = from_directory.user != nullptr
                                ? from_directory.user.get()
                                : FindById(s.bundle().users(), chain.user_id);
@@ -174,26 +179,87 @@ void ExplainService(const Snapshot& s, const Chain& chain,
   out.Add(v1::LINK_SERVICE, 1,
           absl::StrCat("scopes held: ", Words(held),
                        "; missing: ", Words(missing)));
+  if (chain.service_scopes_from_token) {
+    std::vector<std::string> in_token, not_in_token;
+    for (const std::string& scope : tool_scopes) {
+      const bool token = std::find(chain.scopes.begin(), chain.scopes.end(),
+                                   scope) != chain.scopes.end();
+      (token ? in_token : not_in_token).push_back(scope);
+    }
+    out.Add(v1::LINK_SERVICE, 1,
+            absl::StrCat("tool scopes in the service's token: ",
+                         Words(in_token), "; not: ", Words(not_in_token)));
+  }
 }
 
-void ExplainAgent(const Snapshot& s, const Chain& chain,
-                  const std::string& tool_id, Lines& out) {
+// Each agent of the chain, the acting one first; for the agents of a
+// delegation, what each hop removes from what the hops before it allowed
+// (the tool, data classes, acting autonomously).
+void ExplainAgents(const Snapshot& s, const Chain& chain,
+                   const Snapshot::Tool& st, const std::string& tool_id,
+                   Lines& out) {
   if (chain.agent_id.empty()) {
     out.Add(v1::LINK_AGENT, 0, "agent: none");
     return;
   }
-  const v1::Agent* agent = FindById(s.bundle().agents(), chain.agent_id);
-  if (agent == nullptr) {
+  std::vector<std::string> ids = {chain.agent_id};
+  ids.insert(ids.end(), chain.delegated_agents.begin(),
+             chain.delegated_agents.end());
+  bool tool_allowed = true, autonomous = true;
+  DataMask data = ~DataMask{0};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string hop =
+        ids.size() > 1
+            ? absl::StrCat(" (delegation hop ", i + 1, " of ", ids.size(), ")")
+            : "";
+    const v1::Agent* agent = FindById(s.bundle().agents(), ids[i]);
+    const int a = s.FindAgent(ids[i]);
+    if (agent == nullptr || a < 0) {
+      out.Add(v1::LINK_AGENT, 0,
+              absl::StrCat("agent ", ids[i], hop, ": not in the policy"));
+      continue;
+    }
+    const Snapshot::Agent& sa = s.agents()[a];
+    std::string glob =
+        out.MatchingGlob(agent->tools(), agent->source(), tool_id);
     out.Add(v1::LINK_AGENT, 0,
-            absl::StrCat("agent ", chain.agent_id, ": not in the policy"));
-    return;
+            absl::StrCat("agent ", ids[i], hop, " (",
+                         out.Where(agent->source()), "): ",
+                         glob.empty() ? "no glob of its tools matches" : glob,
+                         "; autonomous ", agent->autonomous() ? "yes" : "no"));
+    if (ids.size() == 1) return;
+    std::vector<std::string> removed;
+    if (tool_allowed && !sa.tools.Test(s.FindTool(tool_id))) {
+      removed.push_back(tool_id);
+    }
+    const DataMask lost = data & st.data & ~sa.data;
+    if (lost != 0) {
+      removed.push_back(
+          absl::StrCat("data ", Words(s.DataClassNames(lost))));
+    }
+    if (autonomous && !sa.autonomous) removed.push_back("acting autonomously");
+    out.Add(v1::LINK_AGENT, 1,
+            absl::StrCat("removes: ", Words(removed)));
+    tool_allowed = tool_allowed && sa.tools.Test(s.FindTool(tool_id));
+    data &= sa.data;
+    autonomous = autonomous && sa.autonomous;
   }
-  std::string glob = out.MatchingGlob(agent->tools(), agent->source(), tool_id);
-  out.Add(
-      v1::LINK_AGENT, 0,
-      absl::StrCat("agent ", chain.agent_id, " (", out.Where(agent->source()),
-                   "): ", glob.empty() ? "no glob of its tools matches" : glob,
-                   "; autonomous ", agent->autonomous() ? "yes" : "no"));
+}
+
+// Whether the chain counts as autonomous, and why.
+std::string AutonomyWhy(const Snapshot& s, const Chain& chain) {
+  if (!chain.service_id.empty()) {
+    return "autonomous (a service always is)";
+  }
+  const int c = s.FindClient(chain.client_id);
+  if (c >= 0 && !s.clients()[c].interactive) {
+    return absl::StrCat("autonomous (client ", chain.client_id,
+                        " is registered interactive: false, whatever the "
+                        "request says)");
+  }
+  if (chain.autonomous) return "autonomous (the request says so)";
+  return "not autonomous (the request says a human is in the loop, and the "
+         "client is interactive)";
 }
 
 void ExplainClient(const Snapshot& s, const Chain& chain,
@@ -274,7 +340,7 @@ std::vector<ExplainLine> Explain(const Snapshot& s, const Request& request,
     ExplainService(s, chain, tool_id, tool_scopes, out);
   } else {
     ExplainUser(s, chain, tool_id, out);
-    ExplainAgent(s, chain, tool_id, out);
+    ExplainAgents(s, chain, st, tool_id, out);
     ExplainClient(s, chain, st, tool_scopes, out);
   }
 
@@ -287,10 +353,8 @@ std::vector<ExplainLine> Explain(const Snapshot& s, const Request& request,
                      rule == nullptr ? "?" : out.Where(rule->source()), ")"));
   }
   out.Add(v1::LINK_RULE, 0, absl::StrCat("deny rules matched: ", Words(rules)));
-  const bool autonomous = !chain.service_id.empty() || chain.autonomous;
   out.Add(v1::LINK_UNSPECIFIED, 0,
-          absl::StrCat("autonomy: the chain is ",
-                       autonomous ? "autonomous" : "not autonomous",
+          absl::StrCat("autonomy: the chain is ", AutonomyWhy(s, chain),
                        "; the tool's autonomy is ", AutonomyName(st.autonomy)));
   if (chain.service_id.empty()) {
     out.Add(v1::LINK_UNSPECIFIED, 0,

@@ -66,12 +66,26 @@ deny:
     when: {tools: [crm.export_contacts], clients: [claude-desktop]}
 )";
 
+// Line 1 is empty.
+constexpr char kMore[] = R"(
+agents:
+  - id: payroll-assistant
+    tools: ["hr.*", "crm.search_contacts"]
+    autonomous: false
+clients:
+  - id: night-worker
+    trust: trusted
+    scopes: [contacts:read]
+    interactive: false
+)";
+
 class ExplainTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Diagnostics diags;
     v1::Bundle bundle;
     LoadPolicyYaml("policy.yaml", kPolicy, &bundle, &diags);
+    LoadPolicyYaml("more.yaml", kMore, &bundle, &diags);
     ASSERT_TRUE(diags.empty()) << diags.ToStatus();
     auto compiled = Compiler::Compile(bundle);
     ASSERT_TRUE(compiled.ok()) << compiled.status();
@@ -143,7 +157,8 @@ TEST_F(ExplainTest, NamesTheInheritedRoleAndGlobWithFileLine) {
   EXPECT_THAT(Texts(lines, v1::LINK_RULE),
               ElementsAre("deny rules matched: none"));
   EXPECT_THAT(Texts(lines, v1::LINK_UNSPECIFIED),
-              ElementsAre("autonomy: the chain is not autonomous; the tool's "
+              ElementsAre("autonomy: the chain is not autonomous (the request says a human "
+                          "is in the loop, and the client is interactive); the tool's "
                           "autonomy is allowed",
                           "auth: the session has password; the tool requires "
                           "password"));
@@ -180,8 +195,37 @@ TEST_F(ExplainTest, ShowsWhatIsMissingTheAgentAndTheMatchingRule) {
               ElementsAre("deny rules matched: no-export-from-desktop "
                           "(policy.yaml:41)"));
   EXPECT_THAT(Texts(lines, v1::LINK_UNSPECIFIED),
-              Contains("autonomy: the chain is autonomous; the tool's "
+              Contains("autonomy: the chain is autonomous (the request says so); "
+                               "the tool's "
                        "autonomy is allowed"));
+}
+
+TEST_F(ExplainTest, ShowsEachHopOfADelegationAndWhatItRemoves) {
+  Request request = Delegated("alice@acme.example", "crm.search_contacts",
+                              {"contacts:read"}, "sales-assistant");
+  request.chain.delegated_agents = {"payroll-assistant"};
+  std::vector<ExplainLine> lines = Run(request);
+  EXPECT_THAT(
+      Texts(lines, v1::LINK_AGENT),
+      ElementsAre("agent sales-assistant (delegation hop 1 of 2) "
+                  "(policy.yaml:24): glob \"crm.*\" (policy.yaml:25); "
+                  "autonomous yes",
+                  "  removes: data pii",
+                  "agent payroll-assistant (delegation hop 2 of 2) "
+                  "(more.yaml:3): glob \"crm.search_contacts\" (more.yaml:4); "
+                  "autonomous no",
+                  "  removes: acting autonomously"));
+}
+
+TEST_F(ExplainTest, SaysWhyAChainThroughANonInteractiveClientIsAutonomous) {
+  Request request = Delegated("bob@acme.example", "crm.search_contacts",
+                              {"contacts:read"});
+  request.chain.client_id = "night-worker";
+  std::vector<ExplainLine> lines = Run(request);
+  EXPECT_THAT(Texts(lines, v1::LINK_UNSPECIFIED),
+              Contains("autonomy: the chain is autonomous (client night-worker "
+                       "is registered interactive: false, whatever the "
+                       "request says); the tool's autonomy is allowed"));
 }
 
 TEST_F(ExplainTest, ExplainsServiceChains) {
@@ -195,7 +239,8 @@ TEST_F(ExplainTest, ExplainsServiceChains) {
                           "  scopes held: contacts:write; missing: none"));
   EXPECT_THAT(Texts(lines, v1::LINK_USER), IsEmpty());
   EXPECT_THAT(Texts(lines, v1::LINK_UNSPECIFIED),
-              ElementsAre("autonomy: the chain is autonomous; the tool's "
+              ElementsAre("autonomy: the chain is autonomous (a service always "
+                          "is); the tool's "
                           "autonomy is approval"));
 }
 

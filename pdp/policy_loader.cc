@@ -336,6 +336,10 @@ void FileReader::ReadDocument(const YAML::Node& root) {
          ReadBool(n, "require_bound_tokens",
                   [c](bool v) { c->set_require_bound_tokens(v); });
        }},
+      {"interactive",
+       [this](const YAML::Node& n, v1::Client* c) {
+         ReadBool(n, "interactive", [c](bool v) { c->set_interactive(v); });
+       }},
       PDP_STRING_FIELD(v1::Client, "description", set_description),
   };
   const std::vector<Field<v1::Server>> server_fields = {

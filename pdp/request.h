@@ -27,12 +27,27 @@ struct Chain {
   // roles from the policy; the server clears them for callers that are not
   // trusted to assert roles.
   std::vector<std::string> asserted_roles;
+  // The identity provider said the user's roles (its token's roles claim,
+  // mapped to policy roles, in asserted_roles): they replace the
+  // directory's and the policy's even when there are none.
+  bool roles_from_idp = false;
   std::vector<std::string> amr;  // RFC 8176 values of the user's session.
   std::string client_id;
   std::vector<std::string> scopes;  // Granted to the client's token.
   std::string agent_id;
+  // The earlier agents of a delegation (the access token's nested act
+  // claims, RFC 8693): agent_id acts for delegated_agents[0], which acts for
+  // delegated_agents[1], and so on back to the one acting for the user. The
+  // chain may do only what every one of its agents may.
+  std::vector<std::string> delegated_agents;
   std::string service_id;
-  bool autonomous = false;  // No human in the loop. Services always are.
+  // The service chain came from a verified service token: its scope claim
+  // (in `scopes`) bounds the service's registered scopes. For an asserted
+  // service id, `scopes` is ignored.
+  bool service_scopes_from_token = false;
+  // No human in the loop, as the caller says. Services, and chains through
+  // a client registered `interactive: false`, always are.
+  bool autonomous = false;
   // Problems found verifying the chain's tokens: each is a DENY reason of
   // every decision for this chain. A rejected token fills no identity.
   std::vector<Reason> token_problems;

@@ -59,6 +59,9 @@ class Snapshot {
     std::vector<std::string> redirect_uris;
     // Access tokens must be sender-constrained (carry `cnf`).
     bool require_bound_tokens = false;
+    // False: no human ever sits behind this client, so every chain through
+    // it is autonomous.
+    bool interactive = true;
   };
   struct Service {
     std::string id;

@@ -11,7 +11,7 @@
 #include "nlohmann/json.hpp"
 #include "pdp/token/base64url.h"
 #include "pdp/token/openssl_ptr.h"
-#include "pdp/token/quote.h"
+#include "pdp/quote.h"
 
 namespace pdp {
 namespace token {
@@ -203,7 +203,7 @@ absl::StatusOr<JwkSet::Key> ParseKey(const Json& jwk, bool* skip) {
   }
   if (!use->empty() && *use != "sig") {
     return absl::InvalidArgumentError(absl::StrCat(
-        "\"use\" is ", internal::Quote(*use), "; only \"sig\" or \"enc\""));
+        "\"use\" is ", Quote(*use), "; only \"sig\" or \"enc\""));
   }
   absl::StatusOr<std::string> kid = OptionalString(jwk, "kid");
   if (!kid.ok()) return kid.status();
@@ -227,7 +227,7 @@ absl::StatusOr<JwkSet::Key> ParseKey(const Json& jwk, bool* skip) {
   } else if (*kty == "EC") {
     if (*crv != "P-256") {
       return absl::InvalidArgumentError(
-          absl::StrCat("the EC curve ", internal::Quote(*crv),
+          absl::StrCat("the EC curve ", Quote(*crv),
                        " is not supported (only \"P-256\")"));
     }
     fitting = {JwsAlgorithm::kEs256};
@@ -235,14 +235,14 @@ absl::StatusOr<JwkSet::Key> ParseKey(const Json& jwk, bool* skip) {
   } else if (*kty == "OKP") {
     if (*crv != "Ed25519") {
       return absl::InvalidArgumentError(
-          absl::StrCat("the OKP curve ", internal::Quote(*crv),
+          absl::StrCat("the OKP curve ", Quote(*crv),
                        " is not supported (only \"Ed25519\")"));
     }
     fitting = {JwsAlgorithm::kEdDsa};
     pkey = Ed25519Key(jwk);
   } else {
     return absl::InvalidArgumentError(
-        absl::StrCat("the key type ", internal::Quote(*kty),
+        absl::StrCat("the key type ", Quote(*kty),
                      " is not supported (only \"RSA\", \"EC\", \"OKP\")"));
   }
   if (alg_name->empty()) {
@@ -260,7 +260,7 @@ absl::StatusOr<JwkSet::Key> ParseKey(const Json& jwk, bool* skip) {
                         JwsAlgorithmName(candidate), "\"");
       }
       return absl::InvalidArgumentError(
-          absl::StrCat("\"alg\" ", internal::Quote(*alg_name),
+          absl::StrCat("\"alg\" ", Quote(*alg_name),
                        " does not fit a key of type \"", *kty, "\" (it may be ",
                        allowed, ")"));
     }
@@ -295,7 +295,7 @@ absl::StatusOr<JwkSet> JwkSet::Parse(absl::string_view json) {
       auto kid = jwk.find("kid");
       if (kid != jwk.end() && kid->is_string()) {
         absl::StrAppend(&label, " (kid ",
-                        internal::Quote(kid->get_ref<const std::string&>()),
+                        Quote(kid->get_ref<const std::string&>()),
                         ")");
       }
     }

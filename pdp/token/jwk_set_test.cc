@@ -110,7 +110,7 @@ TEST_F(JwkSetTest, RefusesAnAlgorithmThatDoesNotFitTheKey) {
     Json jwk = Jwk(*key);
     jwk["alg"] = alg;
     EXPECT_THAT(ErrorOf({jwk}),
-                AllOf(HasSubstr("key 0 (kid '" + key->kid() + "')"),
+                AllOf(HasSubstr("key 0 (kid \"" + key->kid() + "\")"),
                       HasSubstr("does not fit")))
         << alg;
   }
@@ -139,42 +139,42 @@ TEST_F(JwkSetTest, RefusesBadKeysNamingThem) {
   EXPECT_THAT(ErrorOf({empty_kid}), HasSubstr("\"kid\" is missing or empty"));
 
   EXPECT_THAT(ErrorOf({Jwk(*es_), Jwk(*rs_), Jwk(*es_)}),
-              AllOf(HasSubstr("key 2 (kid 'es')"), HasSubstr("unique")));
+              AllOf(HasSubstr("key 2 (kid \"es\")"), HasSubstr("unique")));
 
   EXPECT_THAT(
       ErrorOf({Jwk(*es_),
                Json{{"kty", "oct"}, {"kid", "hmac"}, {"k", "c2VjcmV0"}}}),
-      AllOf(HasSubstr("key 1 (kid 'hmac')"), HasSubstr("private")));
+      AllOf(HasSubstr("key 1 (kid \"hmac\")"), HasSubstr("private")));
   EXPECT_THAT(ErrorOf({Json{{"kty", "oct"}, {"kid", "hmac"}}}),
-              AllOf(HasSubstr("key 0 (kid 'hmac')"), HasSubstr("symmetric")));
+              AllOf(HasSubstr("key 0 (kid \"hmac\")"), HasSubstr("symmetric")));
 
   Json private_key = Jwk(*es_);
   private_key["d"] = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
   const std::string message = ErrorOf({private_key});
-  EXPECT_THAT(message, AllOf(HasSubstr("key 0 (kid 'es')"),
+  EXPECT_THAT(message, AllOf(HasSubstr("key 0 (kid \"es\")"),
                              HasSubstr("private member \"d\"")));
   EXPECT_THAT(message, Not(HasSubstr("jpsQnn")));
 
   Json unknown_kty = Jwk(*es_);
   unknown_kty["kty"] = "XYZ";
   EXPECT_THAT(ErrorOf({unknown_kty}),
-              AllOf(HasSubstr("key 0 (kid 'es')"),
-                    HasSubstr("key type 'XYZ' is not supported")));
+              AllOf(HasSubstr("key 0 (kid \"es\")"),
+                    HasSubstr("key type \"XYZ\" is not supported")));
   Json other_curve = Jwk(*es_);
   other_curve["crv"] = "P-384";
   EXPECT_THAT(ErrorOf({other_curve}),
-              HasSubstr("EC curve 'P-384' is not supported"));
+              HasSubstr("EC curve \"P-384\" is not supported"));
   Json x25519 = Jwk(*ed_);
   x25519["crv"] = "X25519";
   EXPECT_THAT(ErrorOf({x25519}),
-              HasSubstr("OKP curve 'X25519' is not supported"));
+              HasSubstr("OKP curve \"X25519\" is not supported"));
   Json no_kty = Jwk(*es_);
   no_kty.erase("kty");
   EXPECT_THAT(ErrorOf({no_kty}), HasSubstr("\"kty\" is missing"));
 
   Json bad_use = Jwk(*es_);
   bad_use["use"] = "both";
-  EXPECT_THAT(ErrorOf({bad_use}), HasSubstr("\"use\" is 'both'"));
+  EXPECT_THAT(ErrorOf({bad_use}), HasSubstr("\"use\" is \"both\""));
 
   EXPECT_THAT(ErrorOf({Json("a string")}),
               AllOf(HasSubstr("key 0"), HasSubstr("not a JSON object")));
@@ -198,7 +198,7 @@ TEST_F(JwkSetTest, RefusesBadKeyMaterial) {
   n.back() |= 1;
   small["n"] = Base64UrlEncode(n);
   EXPECT_THAT(ErrorOf({small}),
-              AllOf(HasSubstr("key 0 (kid 'rs')"), HasSubstr("1024 bits"),
+              AllOf(HasSubstr("key 0 (kid \"rs\")"), HasSubstr("1024 bits"),
                     HasSubstr("at least 2048")));
   Json even_e = Jwk(*rs_);
   even_e["e"] = "AQAA";
@@ -210,7 +210,7 @@ TEST_F(JwkSetTest, RefusesBadKeyMaterial) {
   y[10] = y[10] == 'A' ? 'B' : 'A';
   off_curve["y"] = y;
   EXPECT_THAT(ErrorOf({off_curve}),
-              AllOf(HasSubstr("key 0 (kid 'es')"), HasSubstr("not on P-256")));
+              AllOf(HasSubstr("key 0 (kid \"es\")"), HasSubstr("not on P-256")));
   Json short_x = Jwk(*es_);
   short_x["x"] = "AAAA";
   EXPECT_THAT(ErrorOf({short_x}), HasSubstr("exactly 32 bytes"));

@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
-#include "pdp/token/quote.h"
+#include "pdp/quote.h"
 
 namespace pdp {
 namespace token {
@@ -24,8 +24,11 @@ static_assert(v1::ClientTrust_ARRAYSIZE == 5,
               "TokenSettings::max_lifetime defaults list every ClientTrust");
 
 constexpr int64_t kMaxClockSkewSeconds = 3600;
+constexpr int64_t kMaxDelegationDepth = 32;
+static_assert(kMaxDelegationDepth <= kMaxActClaimDepth,
+              "the verifier reads every act claim the settings may allow");
 
-using internal::Quote;
+using ::pdp::Quote;
 using Json = nlohmann::json;
 
 int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
@@ -128,8 +131,19 @@ class Loader {
     }
     absl::Status status =
         CheckKeys(root, "the token settings",
-                  {"clock_skew_seconds", "max_lifetime_seconds", "issuers"});
+                  {"clock_skew_seconds", "max_lifetime_seconds",
+                   "max_delegation_depth", "issuers"});
     if (!status.ok()) return status;
+    if (const YAML::Node depth = root["max_delegation_depth"]) {
+      absl::StatusOr<int64_t> hops = Integer(depth, "max_delegation_depth");
+      if (!hops.ok()) return hops.status();
+      if (*hops < 1 || *hops > kMaxDelegationDepth) {
+        return Error(depth, absl::StrCat("max_delegation_depth must be between "
+                                         "1 and ",
+                                         kMaxDelegationDepth));
+      }
+      settings_.max_delegation_depth = static_cast<int>(*hops);
+    }
     if (const YAML::Node skew = root["clock_skew_seconds"]) {
       absl::StatusOr<int64_t> seconds = Integer(skew, "clock_skew_seconds");
       if (!seconds.ok()) return seconds.status();
@@ -196,7 +210,8 @@ class Loader {
   absl::Status LoadIssuer(const YAML::Node& entry) {
     if (!entry.IsMap()) return Error(entry, "an issuer entry is not a map");
     absl::Status status =
-        CheckKeys(entry, "an issuer entry", {"issuer", "jwks_file", "jwks"});
+        CheckKeys(entry, "an issuer entry",
+                  {"issuer", "jwks_file", "jwks", "roles_claim", "roles"});
     if (!status.ok()) return status;
     const YAML::Node name = entry["issuer"];
     if (!name || !name.IsScalar() || name.Scalar().empty()) {
@@ -243,7 +258,55 @@ class Loader {
       return Error(source, absl::StrCat("issuer ", Quote(issuer), ": ",
                                         keys.status().message()));
     }
-    settings_.issuers.push_back(TrustedIssuer{issuer, *std::move(keys)});
+    TrustedIssuer trusted{issuer, *std::move(keys)};
+    status = LoadRoles(entry, &trusted);
+    if (!status.ok()) return status;
+    settings_.issuers.push_back(std::move(trusted));
+    return absl::OkStatus();
+  }
+
+  // roles_claim and its mapping from group names to policy role ids.
+  absl::Status LoadRoles(const YAML::Node& entry, TrustedIssuer* issuer) {
+    const YAML::Node claim = entry["roles_claim"];
+    const YAML::Node roles = entry["roles"];
+    if (!claim && !roles) return absl::OkStatus();
+    if (!claim || !roles) {
+      return Error(entry, absl::StrCat("issuer ", Quote(issuer->issuer),
+                                       " has ", claim ? "roles_claim" : "roles",
+                                       " without ",
+                                       claim ? "roles" : "roles_claim",
+                                       "; give both (the claim and how its "
+                                       "groups map to policy roles)"));
+    }
+    if (!claim.IsScalar() || claim.Scalar().empty()) {
+      return Error(claim, "roles_claim is not a claim name");
+    }
+    if (!roles.IsMap()) {
+      return Error(roles,
+                   "roles is not a map of group names to policy role ids");
+    }
+    issuer->roles_claim = claim.Scalar();
+    for (const auto& group : roles) {
+      std::vector<std::string> ids;
+      const YAML::Node& value = group.second;
+      if (value.IsScalar() && !value.Scalar().empty()) {
+        ids.push_back(value.Scalar());
+      } else if (value.IsSequence()) {
+        for (const YAML::Node& id : value) {
+          if (!id.IsScalar() || id.Scalar().empty()) {
+            return Error(id, absl::StrCat("roles.", group.first.Scalar(),
+                                          " lists something that is not a "
+                                          "role id"));
+          }
+          ids.push_back(id.Scalar());
+        }
+      } else {
+        return Error(value, absl::StrCat("roles.", group.first.Scalar(),
+                                         " is not a role id or a list of "
+                                         "them"));
+      }
+      issuer->roles[group.first.Scalar()] = std::move(ids);
+    }
     return absl::OkStatus();
   }
 

@@ -8,9 +8,12 @@
 //   clock_skew_seconds: 60
 //   max_lifetime_seconds: {untrusted: 300, standard: 3600, trusted: 3600,
 //                          internal: 3600, agent: 3600, service: 3600}
+//   max_delegation_depth: 4          # agents in one chain of act claims
 //   issuers:
 //     - issuer: https://auth.acme.example
 //       jwks_file: auth-jwks.json      # relative to this file's directory
+//       roles_claim: groups            # optional: the IdP says the roles
+//       roles: {Sales: [sales], Executives: [executive]}
 //     - issuer: https://agents.acme.example
 //       jwks: {keys: [...]}            # inline, as YAML or JSON
 //
@@ -44,6 +47,9 @@ struct TokenSettings {
   absl::Duration max_agent_lifetime = absl::Hours(1);
   // The longest lifetime of a service's own token.
   absl::Duration max_service_lifetime = absl::Hours(1);
+  // The most agents one delegation may name (the access token's nested act
+  // claims, RFC 8693): a longer chain is DENY DELEGATION_TOO_DEEP.
+  int max_delegation_depth = 4;
   // The trusted issuers, in file order, with distinct names.
   std::vector<TrustedIssuer> issuers;
   // The settings file and every jwks_file it names (as opened), for change
@@ -56,8 +62,10 @@ struct TokenSettings {
 // unknown key, a value of the wrong type or range (a negative skew or one
 // over an hour, a non-positive lifetime), an issuer entry without "issuer",
 // a duplicate issuer, an issuer with both or neither of "jwks" and
-// "jwks_file", an unreadable jwks_file, or a JWK set that JwkSet::Parse
-// refuses (with its message).
+// "jwks_file", an unreadable jwks_file, a JWK set that JwkSet::Parse
+// refuses (with its message), max_delegation_depth outside 1..32, "roles"
+// without "roles_claim" (or the reverse), or a "roles" entry that is not a
+// role id or a list of them.
 absl::StatusOr<TokenSettings> LoadTokenSettings(const std::string& path);
 
 // A verifier over `settings`' issuers and clock skew, remembering up to

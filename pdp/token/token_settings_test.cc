@@ -35,7 +35,7 @@ class TokenSettingsTest : public ::testing::Test {
     dir_ = absl::StrCat(
         tmp, "/",
         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    ASSERT_EQ(std::system(("mkdir -p '" + dir_ + "'").c_str()), 0);
+    ASSERT_EQ(std::system(("mkdir -p \"" + dir_ + "\"").c_str()), 0);
   }
 
   std::string Write(const std::string& name, const std::string& contents) {
@@ -143,10 +143,10 @@ TEST_F(TokenSettingsTest, DefaultsForAnEmptyFile) {
 TEST_F(TokenSettingsTest, ErrorsNameTheFileAndLine) {
   const std::string file = dir_ + "/settings.yaml:";
   EXPECT_THAT(ErrorOf("clock_skew_seconds: 5\nskew: 3\n"),
-              AllOf(StartsWith(file + "2: "), HasSubstr("unknown key 'skew'")));
+              AllOf(StartsWith(file + "2: "), HasSubstr("unknown key \"skew\"")));
   EXPECT_THAT(ErrorOf("max_lifetime_seconds:\n  untrusted: 60\n  guest: 5\n"),
               AllOf(StartsWith(file + "3: "),
-                    HasSubstr("unknown key 'guest' in max_lifetime_seconds")));
+                    HasSubstr("unknown key \"guest\" in max_lifetime_seconds")));
   EXPECT_THAT(ErrorOf("max_lifetime_seconds: {standard: 0}\n"),
               HasSubstr("max_lifetime_seconds.standard must be positive"));
   EXPECT_THAT(ErrorOf("max_lifetime_seconds: {standard: soon}\n"),
@@ -164,18 +164,18 @@ TEST_F(TokenSettingsTest, ErrorsNameTheFileAndLine) {
   EXPECT_THAT(
       ErrorOf("issuers:\n  - issuer: x\n    jwks: " + jwks +
               "\n  - issuer: x\n    jwks: " + jwks + "\n"),
-      AllOf(StartsWith(file + "4: "), HasSubstr("issuer 'x' is listed twice")));
+      AllOf(StartsWith(file + "4: "), HasSubstr("issuer \"x\" is listed twice")));
   Write("a.json", jwks);
   EXPECT_THAT(ErrorOf("issuers:\n  - issuer: x\n    jwks_file: a.json\n    "
                       "jwks: " +
                       jwks + "\n"),
               AllOf(StartsWith(file + "2: "),
-                    HasSubstr("issuer 'x' has both jwks and jwks_file")));
+                    HasSubstr("issuer \"x\" has both jwks and jwks_file")));
   EXPECT_THAT(ErrorOf("issuers:\n  - issuer: x\n"),
-              HasSubstr("issuer 'x' has neither jwks nor jwks_file"));
+              HasSubstr("issuer \"x\" has neither jwks nor jwks_file"));
   EXPECT_THAT(ErrorOf("issuers:\n  - issuer: x\n    jwks_url: https://x\n"),
               AllOf(StartsWith(file + "3: "),
-                    HasSubstr("unknown key 'jwks_url' in an issuer entry")));
+                    HasSubstr("unknown key \"jwks_url\" in an issuer entry")));
   EXPECT_THAT(
       ErrorOf("issuers:\n  - issuer: x\n    jwks_file: missing.json\n"),
       AllOf(StartsWith(file + "3: "), HasSubstr("cannot read jwks_file"),
@@ -183,15 +183,15 @@ TEST_F(TokenSettingsTest, ErrorsNameTheFileAndLine) {
   EXPECT_THAT(ErrorOf("issuers:\n  - issuer: x\n    jwks:\n      keys:\n"
                       "        - {kty: oct, kid: h, k: c2VjcmV0}\n"),
               AllOf(StartsWith(file + "4: "),
-                    HasSubstr("issuer 'x': key 0 (kid 'h'): it has the "
+                    HasSubstr("issuer \"x\": key 0 (kid \"h\"): it has the "
                               "private member \"k\"")));
-  EXPECT_THAT(ErrorOf("issuers:\n  - issuer: x\n    jwks: 'not json'\n"),
-              HasSubstr("issuer 'x': the JWK set is not valid JSON"));
+  EXPECT_THAT(ErrorOf("issuers:\n  - issuer: x\n    jwks: \"not json\"\n"),
+              HasSubstr("issuer \"x\": the JWK set is not valid JSON"));
   EXPECT_THAT(ErrorOf("issuers: [\n"), StartsWith(file));
 }
 
 TEST_F(TokenSettingsTest, JwksFileIsRelativeToTheSettingsFile) {
-  ASSERT_EQ(std::system(("mkdir -p '" + dir_ + "/keys'").c_str()), 0);
+  ASSERT_EQ(std::system(("mkdir -p \"" + dir_ + "/keys\"").c_str()), 0);
   const std::string jwks_path = Write("keys/jwks.json", JwkSetJson({es_}));
   absl::StatusOr<TokenSettings> settings = LoadTokenSettings(
       Write("settings.yaml",

@@ -6,13 +6,14 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "pdp/token/base64url.h"
 #include "pdp/token/jws_signature.h"
-#include "pdp/token/quote.h"
+#include "pdp/quote.h"
 #include "pdp/token/token_cache.h"
 
 namespace pdp {
@@ -26,7 +27,7 @@ struct TokenVerifier::State {
 
 namespace {
 
-using internal::Quote;
+using ::pdp::Quote;
 using Json = nlohmann::json;
 
 // NumericDates outside [0, year 9999] are refused rather than clamped.
@@ -47,13 +48,59 @@ TokenVerifier::Result Invalid(std::string message) {
   return Reject(v1::Reason::TOKEN_INVALID, std::move(message));
 }
 
-// Parses base64url JSON that must be an object; nullopt otherwise.
-std::optional<Json> DecodeObject(absl::string_view encoded) {
+// A decoded header or payload: the object, or nothing and, when that is
+// why, the member name some object of it holds twice.
+struct Decoded {
+  std::optional<Json> object;
+  std::string duplicate;
+};
+
+// Parses base64url JSON that must be an object in which no object, at any
+// depth, names a member twice.
+Decoded DecodeObject(absl::string_view encoded) {
+  Decoded decoded;
   absl::StatusOr<std::string> bytes = Base64UrlDecode(encoded);
-  if (!bytes.ok()) return std::nullopt;
-  Json json = Json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) return std::nullopt;
-  return json;
+  if (!bytes.ok()) return decoded;
+  // The member names seen in each object being parsed, innermost last.
+  std::vector<absl::flat_hash_set<std::string>> open_objects;
+  bool duplicate = false;
+  auto watch = [&](int /*depth*/, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        break;
+      case Json::parse_event_t::key:
+        if (!open_objects.empty() &&
+            !open_objects.back().insert(parsed.get<std::string>()).second &&
+            !duplicate) {
+          duplicate = true;
+          decoded.duplicate = parsed.get<std::string>();
+        }
+        break;
+      case Json::parse_event_t::object_end:
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  Json json = Json::parse(*bytes, watch, /*allow_exceptions=*/false);
+  if (duplicate || json.is_discarded() || !json.is_object()) return decoded;
+  decoded.object = std::move(json);
+  return decoded;
+}
+
+// Why `decoded`, the token's `part` ("header" or "payload"), has no object.
+std::string NotAnObject(const Decoded& decoded, absl::string_view part) {
+  if (!decoded.duplicate.empty()) {
+    return absl::StrCat("the token's ", part, " names the member ",
+                        Quote(decoded.duplicate),
+                        " twice (a token must be read the same way by every "
+                        "parser)");
+  }
+  return absl::StrCat("the token's ", part,
+                      " is not a base64url-encoded JSON object");
 }
 
 bool IsAcceptedType(absl::string_view typ) {
@@ -169,8 +216,16 @@ ClaimError ReadClaims(const Json& claims, VerifiedToken* token) {
       (error = ReadStrings(claims, "aud", true, &token->audiences))) {
     return error;
   }
-  auto act = claims.find("act");
-  if (act != claims.end()) {
+  // Each hop of a delegation nests the one before it (RFC 8693 §4.1).
+  const Json* act = &claims;
+  for (int depth = 1;; ++depth) {
+    auto next = act->find("act");
+    if (next == act->end()) break;
+    if (depth > kMaxActClaimDepth) {
+      return absl::StrCat("the token's \"act\" claims nest more than ",
+                          kMaxActClaimDepth, " deep");
+    }
+    act = &*next;
     if (!act->is_object()) {
       return std::string("the token's \"act\" claim is not an object");
     }
@@ -180,7 +235,7 @@ ClaimError ReadClaims(const Json& claims, VerifiedToken* token) {
       return std::string(
           "the token's \"act\" claim has no non-empty string \"sub\"");
     }
-    token->actor = actor->get<std::string>();
+    token->actors.push_back(actor->get<std::string>());
   }
   auto cnf = claims.find("cnf");
   if (cnf != claims.end()) {
@@ -197,6 +252,33 @@ ClaimError ReadClaims(const Json& claims, VerifiedToken* token) {
     return absl::StrCat("the token expires (", TimeText(token->expires_at),
                         ") no later than it was issued (",
                         TimeText(token->issued_at), ")");
+  }
+  return std::nullopt;
+}
+
+// Reads the groups in the issuer's roles claim, if it has one, and maps
+// them to policy roles. An absent claim means no groups.
+ClaimError ReadRoles(const Json& claims, const TrustedIssuer& issuer,
+                     VerifiedToken* token) {
+  if (issuer.roles_claim.empty()) return std::nullopt;
+  token->has_idp_roles = true;
+  std::vector<std::string> groups;
+  if (ClaimError error =
+          ReadStrings(claims, issuer.roles_claim.c_str(), true, &groups)) {
+    return error;
+  }
+  for (const std::string& group : groups) {
+    auto mapping = issuer.roles.find(group);
+    if (mapping == issuer.roles.end()) {
+      token->unmapped_groups.push_back(group);
+      continue;
+    }
+    for (const std::string& role : mapping->second) {
+      if (std::find(token->roles.begin(), token->roles.end(), role) ==
+          token->roles.end()) {
+        token->roles.push_back(role);
+      }
+    }
   }
   return std::nullopt;
 }
@@ -291,10 +373,11 @@ TokenVerifier::Result TokenVerifier::Verify(absl::string_view token,
   const absl::string_view encoded_signature = token.substr(second_dot + 1);
 
   // The header.
-  const std::optional<Json> header = DecodeObject(encoded_header);
-  if (!header.has_value()) {
-    return Invalid("the token's header is not a base64url-encoded JSON object");
+  const Decoded decoded_header = DecodeObject(encoded_header);
+  if (!decoded_header.object.has_value()) {
+    return Invalid(NotAnObject(decoded_header, "header"));
   }
+  const std::optional<Json>& header = decoded_header.object;
   auto typ = header->find("typ");
   if (typ != header->end()) {
     if (!typ->is_string()) {
@@ -331,11 +414,11 @@ TokenVerifier::Result TokenVerifier::Verify(absl::string_view token,
   const std::string& key_id = kid->get_ref<const std::string&>();
 
   // The issuer, before the signature: it says which keys apply.
-  const std::optional<Json> claims = DecodeObject(encoded_payload);
-  if (!claims.has_value()) {
-    return Invalid(
-        "the token's payload is not a base64url-encoded JSON object");
+  const Decoded decoded_claims = DecodeObject(encoded_payload);
+  if (!decoded_claims.object.has_value()) {
+    return Invalid(NotAnObject(decoded_claims, "payload"));
   }
+  const std::optional<Json>& claims = decoded_claims.object;
   auto iss = claims->find("iss");
   if (iss == claims->end() || !iss->is_string()) {
     return Invalid("the token has no issuer (\"iss\" claim)");
@@ -376,6 +459,9 @@ TokenVerifier::Result TokenVerifier::Verify(absl::string_view token,
   auto verified = std::make_shared<VerifiedToken>();
   verified->issuer = issuer_name;
   if (ClaimError error = ReadClaims(*claims, verified.get())) {
+    return Invalid(*std::move(error));
+  }
+  if (ClaimError error = ReadRoles(*claims, issuer->second, verified.get())) {
     return Invalid(*std::move(error));
   }
   Result result;

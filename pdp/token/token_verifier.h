@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -30,7 +31,17 @@ namespace token {
 struct TrustedIssuer {
   std::string issuer;
   JwkSet keys;
+  // When not empty, the claim (a string or an array of strings, e.g.
+  // "groups") that carries the user's groups at this identity provider:
+  // its tokens then say which policy roles the user holds.
+  std::string roles_claim;
+  // Group name -> policy role ids. Groups not listed grant nothing.
+  absl::flat_hash_map<std::string, std::vector<std::string>> roles;
 };
+
+// More nested "act" claims than this make a token invalid, whatever the
+// delegation depth the settings allow.
+constexpr int kMaxActClaimDepth = 64;
 
 // The claims of a verified token. Optional claims that are absent are empty.
 struct VerifiedToken {
@@ -39,7 +50,16 @@ struct VerifiedToken {
   std::string client_id;               // client_id, else azp (RFC 9068 §2.2)
   std::vector<std::string> scopes;     // scope, split on spaces
   std::vector<std::string> amr;        // amr (RFC 8176)
-  std::string actor;                   // act.sub (RFC 8693 §4.1)
+  // The delegation (RFC 8693 §4.1): act.sub, then act.act.sub, and so on:
+  // the current actor first, then the one it acts for, back to the one
+  // acting for the subject. Empty without "act".
+  std::vector<std::string> actors;
+  // Whether the issuer carries roles (TrustedIssuer::roles_claim): then
+  // `roles` are the policy roles its groups map to (possibly none), and
+  // `unmapped_groups` the groups no mapping names.
+  bool has_idp_roles = false;
+  std::vector<std::string> roles;
+  std::vector<std::string> unmapped_groups;
   std::vector<std::string> audiences;  // aud: a string or an array
   absl::Time issued_at;                // iat
   absl::Time not_before = absl::InfinitePast();  // nbf, if present
@@ -86,7 +106,10 @@ struct TokenVerifierOptions {
 // the clock skew s: exp > now - s, nbf <= now + s, iat <= now + s and
 // exp > iat. Optional claims must have their types (aud a string or array of
 // strings, scope a string, amr an array of strings, act an object with a
-// string sub, cnf an object of strings, client_id/azp/acr/jti strings).
+// string sub and at most kMaxActClaimDepth nested act objects, cnf an object
+// of strings, client_id/azp/acr/jti strings, the issuer's roles_claim a
+// string or an array of strings). No JSON object of the header or the
+// claims may name a member twice (parsers differ on which one wins).
 // Embedded keys ("jwk", "jku", "x5u", "x5c") are never used.
 //
 // Verified tokens are cached (bounded by cache_entries, keyed by a hash of

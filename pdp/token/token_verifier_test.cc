@@ -169,7 +169,8 @@ TEST_F(TokenVerifierTest, EachAlgorithmVerifiesAndYieldsEveryClaim) {
     EXPECT_THAT(t.scopes, ElementsAre("crm.read", "crm.write"));
     EXPECT_THAT(t.amr, ElementsAre("pwd", "mfa"));
     EXPECT_EQ(t.acr, "urn:acme:loa:2");
-    EXPECT_EQ(t.actor, "agent-7");
+    EXPECT_THAT(t.actors, ElementsAre("agent-7", "agent-1"));
+    EXPECT_FALSE(t.has_idp_roles);
     EXPECT_THAT(t.audiences,
                 ElementsAre("https://mcp.acme.example/crm", "https://other"));
     EXPECT_EQ(t.issued_at, absl::FromUnixSeconds(kNow - 10));
@@ -196,10 +197,106 @@ TEST_F(TokenVerifierTest, MinimalTokenHasEmptyOptionalClaims) {
   EXPECT_TRUE(t.scopes.empty());
   EXPECT_TRUE(t.amr.empty());
   EXPECT_TRUE(t.audiences.empty());
-  EXPECT_EQ(t.actor, "");
+  EXPECT_TRUE(t.actors.empty());
   EXPECT_EQ(t.not_before, absl::InfinitePast());
   EXPECT_EQ(t.cnf_x5t_s256, "");
   EXPECT_EQ(t.cnf_jkt, "");
+}
+
+// RFC 8693 §4.1: each nested act names the actor before; every hop is read,
+// and absurd nesting is refused.
+TEST_F(TokenVerifierTest, EveryHopOfANestedActIsRead) {
+  Json act = {{"sub", "hop-40"}};
+  for (int i = 39; i >= 1; --i) {
+    act = {{"sub", absl::StrCat("hop-", i)}, {"act", act}};
+  }
+  const TokenVerifier::Result result =
+      verifier_.Verify(MintToken(*rs_, With(Claims(), "act", act)), Now());
+  ASSERT_TRUE(result.ok()) << result.rejection.message;
+  ASSERT_EQ(result.token->actors.size(), 40u);
+  EXPECT_EQ(result.token->actors.front(), "hop-1");
+  EXPECT_EQ(result.token->actors.back(), "hop-40");
+
+  Json deep = {{"sub", "last"}};
+  for (int i = 0; i < kMaxActClaimDepth; ++i) {
+    deep = {{"sub", "hop"}, {"act", deep}};
+  }
+  ExpectRejected(MintToken(*rs_, With(Claims(), "act", deep)),
+                 v1::Reason::TOKEN_INVALID, "nest more than 64 deep");
+  ExpectRejected(
+      MintToken(*rs_, With(Claims(), "act", {{"sub", "a"}, {"act", "b"}})),
+      v1::Reason::TOKEN_INVALID, "\"act\" claim is not an object");
+  ExpectRejected(MintToken(*rs_, With(Claims(), "act",
+                                      {{"sub", "a"}, {"act", {{"x", 1}}}})),
+                 v1::Reason::TOKEN_INVALID, "has no non-empty string \"sub\"");
+}
+
+// A member named twice is read last-wins by some parsers and first-wins by
+// others: a token that would mean two things is refused, in the header and
+// in the claims, at any depth.
+TEST_F(TokenVerifierTest, DuplicateMemberNamesAreRefused) {
+  const std::string header = R"({"alg":"RS256","kid":"rs1","typ":"JWT"})";
+  const std::string claims = absl::StrCat(
+      R"({"iss":"https://auth.acme.example","client_id":"crm-app","iat":)",
+      kNow - 10, R"(,"exp":)", kNow + 300);
+  // The same bytes without a duplicate verify.
+  ASSERT_TRUE(verifier_
+                  .Verify(SignParts(*rs_, header,
+                                    claims + R"(,"sub":"alice"})"),
+                          Now())
+                  .ok());
+  ExpectRejected(
+      SignParts(*rs_, header, claims + R"(,"sub":"alice","sub":"admin"})"),
+      v1::Reason::TOKEN_INVALID, "names the member \"sub\" twice");
+  ExpectRejected(
+      SignParts(*rs_, header,
+                absl::StrCat(claims, R"(,"sub":"alice","exp":)", kNow - 1000,
+                             "}")),
+      v1::Reason::TOKEN_INVALID, "payload names the member \"exp\" twice");
+  ExpectRejected(
+      SignParts(*rs_, R"({"alg":"none","alg":"RS256","kid":"rs1"})",
+                claims + R"(,"sub":"alice"})"),
+      v1::Reason::TOKEN_INVALID, "header names the member \"alg\" twice");
+  ExpectRejected(
+      SignParts(*rs_, header,
+                claims + R"(,"sub":"alice","act":{"sub":"a","sub":"b"}})"),
+      v1::Reason::TOKEN_INVALID, "names the member \"sub\" twice");
+  // The same name in two different objects is no duplicate.
+  EXPECT_TRUE(
+      verifier_
+          .Verify(SignParts(*rs_, header,
+                            claims + R"(,"sub":"alice","act":{"sub":"a"}})"),
+                  Now())
+          .ok());
+}
+
+// An issuer that carries roles: its groups claim maps to policy roles;
+// groups with no mapping grant nothing and are listed.
+TEST_F(TokenVerifierTest, RolesClaimMapsGroupsToPolicyRoles) {
+  std::vector<TrustedIssuer> issuers = Issuers();
+  issuers[0].roles_claim = "groups";
+  issuers[0].roles = {{"Sales-Team", {"sales"}},
+                      {"Execs", {"executive", "sales"}}};
+  TokenVerifier verifier;
+  verifier.SetIssuers(issuers);
+  TokenVerifier::Result result = verifier.Verify(
+      MintToken(*rs_, With(Claims(), "groups", {"Execs", "Sales-Team",
+                                                "Everyone"})),
+      Now());
+  ASSERT_TRUE(result.ok()) << result.rejection.message;
+  EXPECT_TRUE(result.token->has_idp_roles);
+  EXPECT_THAT(result.token->roles, ElementsAre("executive", "sales"));
+  EXPECT_THAT(result.token->unmapped_groups, ElementsAre("Everyone"));
+
+  // No claim: the provider says the user is in no group.
+  result = verifier.Verify(MintToken(*rs_, Claims()), Now());
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(result.token->has_idp_roles);
+  EXPECT_TRUE(result.token->roles.empty());
+
+  result = verifier.Verify(MintToken(*rs_, With(Claims(), "groups", 7)), Now());
+  EXPECT_FALSE(result.ok());
+  EXPECT_THAT(result.rejection.message, HasSubstr("\"groups\" claim is not"));
 }
 
 TEST_F(TokenVerifierTest, ClientIdFallsBackToAzpAndAudMayBeAString) {
@@ -236,9 +333,9 @@ TEST_F(TokenVerifierTest, AcceptedTypes) {
       verifier_.Verify(MintToken(*rs_, Claims(), {{"typ", nullptr}}), Now())
           .ok());
   ExpectRejected(MintToken(*rs_, Claims(), {{"typ", "JOSE"}}),
-                 v1::Reason::TOKEN_INVALID, "type (typ) 'JOSE'");
+                 v1::Reason::TOKEN_INVALID, "type (typ) \"JOSE\"");
   ExpectRejected(MintToken(*rs_, Claims(), {{"typ", "dpop+jwt"}}),
-                 v1::Reason::TOKEN_INVALID, "type (typ) 'dpop+jwt'");
+                 v1::Reason::TOKEN_INVALID, "type (typ) \"dpop+jwt\"");
   ExpectRejected(MintToken(*rs_, Claims(), {{"typ", 1}}),
                  v1::Reason::TOKEN_INVALID, "type (typ) is not a string");
 }
@@ -254,8 +351,8 @@ TEST_F(TokenVerifierTest, BadSignature) {
       flipped[index] ^= 0x40;
       parts[2] = Base64UrlEncode(flipped);
       ExpectRejected(Join(parts), v1::Reason::TOKEN_INVALID,
-                     absl::StrCat("signature does not verify with key '",
-                                  key->kid(), "' of issuer '", kIssuer, "'"));
+                     absl::StrCat("signature does not verify with key \"",
+                                  key->kid(), "\" of issuer \"", kIssuer, "\""));
     }
   }
 }
@@ -271,7 +368,7 @@ TEST_F(TokenVerifierTest, ChangedPayloadDoesNotVerify) {
                            {{"jwk", Json::parse(outsider_->JwkJson())},
                             {"jku", "https://evil.example/jwks"}}),
                  v1::Reason::TOKEN_INVALID,
-                 "signature does not verify with key 'rs1'");
+                 "signature does not verify with key \"rs1\"");
 }
 
 TEST_F(TokenVerifierTest, AlgNoneIsRefused) {
@@ -279,14 +376,14 @@ TEST_F(TokenVerifierTest, AlgNoneIsRefused) {
     ExpectRejected(MintUnsigned({{"alg", alg}, {"kid", "rs1"}, {"typ", "JWT"}},
                                 Claims(), ""),
                    v1::Reason::TOKEN_INVALID,
-                   absl::StrCat("algorithm (alg) '", alg, "' is not accepted"));
+                   absl::StrCat("algorithm (alg) \"", alg, "\" is not accepted"));
   }
   // With a (copied) valid signature too.
   const std::string signature =
       *Base64UrlDecode(Parts(MintToken(*rs_, Claims()))[2]);
   ExpectRejected(
       MintUnsigned({{"alg", "none"}, {"kid", "rs1"}}, Claims(), signature),
-      v1::Reason::TOKEN_INVALID, "'none' is not accepted");
+      v1::Reason::TOKEN_INVALID, "\"none\" is not accepted");
   ExpectRejected(MintUnsigned({{"kid", "rs1"}}, Claims(), signature),
                  v1::Reason::TOKEN_INVALID, "no algorithm (alg)");
 }
@@ -297,7 +394,7 @@ TEST_F(TokenVerifierTest, Hs256WithThePublicKeyAsSecretIsRefused) {
     for (const char* kid : {"rs1", "es1"}) {
       ExpectRejected(
           MintHs256(secret, {{"alg", "HS256"}, {"kid", kid}}, Claims()),
-          v1::Reason::TOKEN_INVALID, "algorithm (alg) 'HS256' is not accepted");
+          v1::Reason::TOKEN_INVALID, "algorithm (alg) \"HS256\" is not accepted");
     }
   }
 }
@@ -306,12 +403,12 @@ TEST_F(TokenVerifierTest, AlgorithmMustBeTheKeys) {
   // An RS256 token presented with the PS256 key's kid (and vice versa).
   ExpectRejected(MintToken(*rs_, Claims(), {{"kid", "ps1"}}),
                  v1::Reason::TOKEN_INVALID,
-                 "algorithm RS256 is not the algorithm of key 'ps1' of issuer "
-                 "'https://auth.acme.example' (PS256)");
+                 "algorithm RS256 is not the algorithm of key \"ps1\" of issuer "
+                 "\"https://auth.acme.example\" (PS256)");
   ExpectRejected(MintToken(*ps_, Claims(), {{"kid", "rs1"}}),
-                 v1::Reason::TOKEN_INVALID, "not the algorithm of key 'rs1'");
+                 v1::Reason::TOKEN_INVALID, "not the algorithm of key \"rs1\"");
   ExpectRejected(MintToken(*es_, Claims(), {{"kid", "ed1"}}),
-                 v1::Reason::TOKEN_INVALID, "not the algorithm of key 'ed1'");
+                 v1::Reason::TOKEN_INVALID, "not the algorithm of key \"ed1\"");
   // A valid PSS signature by an RSA key that the issuer declares RS256.
   Json jwk = Json::parse(ps_->JwkJson());
   jwk["alg"] = "RS256";
@@ -322,13 +419,13 @@ TEST_F(TokenVerifierTest, AlgorithmMustBeTheKeys) {
       verifier.Verify(MintToken(*ps_, Claims()), Now());
   EXPECT_FALSE(result.ok());
   EXPECT_THAT(result.rejection.message,
-              HasSubstr("algorithm PS256 is not the algorithm of key 'ps1'"));
+              HasSubstr("algorithm PS256 is not the algorithm of key \"ps1\""));
 }
 
 TEST_F(TokenVerifierTest, UntrustedIssuer) {
   ExpectRejected(MintToken(*rs_, With(Claims(), "iss", "https://evil.example")),
                  v1::Reason::ISSUER_UNTRUSTED,
-                 "issuer 'https://evil.example' is not trusted");
+                 "issuer \"https://evil.example\" is not trusted");
   // Issuer names are compared exactly.
   ExpectRejected(
       MintToken(*rs_, With(Claims(), "iss", "https://auth.acme.example/")),
@@ -336,8 +433,8 @@ TEST_F(TokenVerifierTest, UntrustedIssuer) {
   // Untrusted even when signed by a trusted key: the key is the other
   // issuer's.
   ExpectRejected(MintToken(*agent_, Claims()), v1::Reason::TOKEN_INVALID,
-                 "unknown key id 'agent1' for issuer "
-                 "'https://auth.acme.example'");
+                 "unknown key id \"agent1\" for issuer "
+                 "\"https://auth.acme.example\"");
   ExpectRejected(MintToken(*rs_, Without(Claims(), "iss")),
                  v1::Reason::TOKEN_INVALID, "no issuer");
   ExpectRejected(MintToken(*rs_, With(Claims(), "iss", 7)),
@@ -347,14 +444,14 @@ TEST_F(TokenVerifierTest, UntrustedIssuer) {
   const TokenVerifier::Result result = verifier_.Verify(
       MintToken(*rs_, With(Claims(), "iss", long_issuer)), Now());
   EXPECT_EQ(result.rejection.code, v1::Reason::ISSUER_UNTRUSTED);
-  EXPECT_THAT(result.rejection.message, HasSubstr("xxx...'"));
+  EXPECT_THAT(result.rejection.message, HasSubstr("xxx\"... (302 bytes)"));
   EXPECT_LT(result.rejection.message.size(), 160u);
 }
 
 TEST_F(TokenVerifierTest, UnknownOrMissingKeyId) {
   ExpectRejected(
       MintToken(*rs_, Claims(), {{"kid", "nope"}}), v1::Reason::TOKEN_INVALID,
-      "unknown key id 'nope' for issuer 'https://auth.acme.example'");
+      "unknown key id \"nope\" for issuer \"https://auth.acme.example\"");
   ExpectRejected(MintToken(*rs_, Claims(), {{"kid", nullptr}}),
                  v1::Reason::TOKEN_INVALID, "no key id (kid)");
   ExpectRejected(MintToken(*rs_, Claims(), {{"kid", ""}}),
@@ -554,7 +651,7 @@ TEST_F(TokenVerifierTest, Es256SignatureInDerFormIsRefused) {
                                          Base64UrlEncode(Claims().dump()));
   ExpectRejected(input + "." + Base64UrlEncode(es_->SignDer(input)),
                  v1::Reason::TOKEN_INVALID,
-                 "signature does not verify with key 'es1'");
+                 "signature does not verify with key \"es1\"");
   EXPECT_TRUE(
       verifier_.Verify(input + "." + Base64UrlEncode(es_->Sign(input)), Now())
           .ok());
@@ -647,7 +744,7 @@ TEST_F(TokenVerifierTest, SetIssuersEmptiesTheCache) {
   // The issuer is back without the key.
   verifier_.SetIssuers(
       {{kIssuer, *JwkSet::Parse(JwkSetJson({ps_, es_, ed_}))}});
-  ExpectRejected(token, v1::Reason::TOKEN_INVALID, "unknown key id 'rs1'");
+  ExpectRejected(token, v1::Reason::TOKEN_INVALID, "unknown key id \"rs1\"");
   verifier_.SetIssuers(Issuers());
   EXPECT_TRUE(verifier_.Verify(token, Now()).ok());
 }

@@ -1,5 +1,6 @@
 #include "tests/golden/cases.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +10,16 @@
 namespace pdp {
 namespace golden {
 
+bool AssertedOnly(const Table& table, const Chain& chain) {
+  if (!chain.delegated_agents.empty() || chain.roles_from_idp ||
+      chain.service_scopes_from_token) {
+    return false;
+  }
+  if (table.users == nullptr) return true;
+  const DirectoryEntry entry = table.users->Find(chain.user_id);
+  return entry.user == nullptr && !entry.deleted;
+}
+
 absl::StatusOr<Table> ReadTable(const std::string& path) {
   absl::StatusOr<pdpctl::PolicyTestFile> file = pdpctl::ReadPolicyTestFile(
       path, pdpctl::PolicyTestFormat{/*extended=*/true});
@@ -16,6 +27,10 @@ absl::StatusOr<Table> ReadTable(const std::string& path) {
   // The reader keeps the table's lists sorted; absent ones mean none.
   const std::vector<std::string> none;
   Table table;
+  if (file->users() != nullptr) {
+    table.users =
+        std::make_shared<pdpctl::TestDirectory>(std::move(file->directory));
+  }
   for (pdpctl::PolicyCheckCase& in : file->cases) {
     CheckCase c;
     c.line = in.line;

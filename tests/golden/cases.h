@@ -1,12 +1,14 @@
 #ifndef TESTS_GOLDEN_CASES_H_
 #define TESTS_GOLDEN_CASES_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "pdp/request.h"
+#include "pdp/user_source.h"
 
 namespace pdp {
 namespace golden {
@@ -62,7 +64,16 @@ struct DiscoveryCase {
 struct Table {
   std::vector<CheckCase> checks;
   std::vector<DiscoveryCase> discovery;
+  // The table's `directory:` (users and tombstones) every case consults;
+  // null when it declares none.
+  std::shared_ptr<const UserSource> users;
 };
+
+// Whether `chain` is the API's asserted ids alone: nothing of it comes from
+// tokens (delegated agents, the identity provider's roles, a service
+// token's scopes) and its user is not in the table's directory. Only such
+// chains can be sent to a server as they are.
+bool AssertedOnly(const Table& table, const Chain& chain);
 
 // Reads a golden table strictly (pdpctl::ReadPolicyTestFile, extended): an
 // unknown key or a misspelt word is an error, so that a typo cannot turn a

@@ -108,6 +108,7 @@ class GoldenTest : public ::testing::Test {
 
   static const Snapshot& snapshot() { return **snapshot_; }
   static const Table& table() { return *table_; }
+  static const UserSource* users() { return table_->users.get(); }
 
   static std::shared_ptr<const Snapshot>* snapshot_;
   static Table* table_;
@@ -125,7 +126,7 @@ TEST_F(GoldenTest, TableIsNotEmpty) {
 
 TEST_F(GoldenTest, Checks) {
   for (const CheckCase& c : table().checks) {
-    absl::StatusOr<Decision> decision = Check(snapshot(), c.request);
+    absl::StatusOr<Decision> decision = Check(snapshot(), c.request, users());
     if (c.error.has_value()) {
       if (decision.ok()) {
         ADD_FAILURE_AT(kCasesFile, c.line)
@@ -200,11 +201,11 @@ TEST_F(GoldenTest, BatchCheckAnswersLikeCheck) {
     cases.push_back(&c);
   }
   absl::StatusOr<std::vector<Decision>> batch =
-      BatchCheck(snapshot(), requests);
+      BatchCheck(snapshot(), requests, users());
   ASSERT_TRUE(batch.ok()) << batch.status();
   ASSERT_EQ(batch->size(), requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
-    absl::StatusOr<Decision> one = Check(snapshot(), requests[i]);
+    absl::StatusOr<Decision> one = Check(snapshot(), requests[i], users());
     ASSERT_TRUE(one.ok()) << one.status();
     const Observed a = Observe(snapshot(), (*batch)[i]);
     const Observed b = Observe(snapshot(), *one);
@@ -245,7 +246,7 @@ std::vector<ExpectedTool> ToExpected(const Snapshot& snapshot,
 TEST_F(GoldenTest, Discovery) {
   for (const DiscoveryCase& c : table().discovery) {
     absl::StatusOr<std::vector<VisibleTool>> visible =
-        FilterTools(snapshot(), c.chain, c.selection);
+        FilterTools(snapshot(), c.chain, c.selection, users());
     if (!visible.ok()) {
       ADD_FAILURE_AT(kCasesFile, c.line)
           << "case " << c.name << ": " << visible.status();
@@ -276,8 +277,8 @@ TEST_F(GoldenTest, DiscoveryAgreesWithCheck) {
     for (const std::string& id : candidates) {
       Request see{c.chain, id, Action::kSee};
       Request call{c.chain, id, Action::kCall};
-      absl::StatusOr<Decision> seen = Check(snapshot(), see);
-      absl::StatusOr<Decision> called = Check(snapshot(), call);
+      absl::StatusOr<Decision> seen = Check(snapshot(), see, users());
+      absl::StatusOr<Decision> called = Check(snapshot(), call, users());
       ASSERT_TRUE(seen.ok() && called.ok());
       auto it = visible.find(id);
       const bool shown = it != visible.end();
@@ -319,7 +320,7 @@ TEST_F(GoldenTest, CoversEveryReasonCode) {
       v1::Reason::PKCE_REQUIRED,           v1::Reason::TOKEN_INVALID,
       v1::Reason::TOKEN_EXPIRED,           v1::Reason::TOKEN_LIFETIME_TOO_LONG,
       v1::Reason::TOKEN_AUDIENCE_MISMATCH, v1::Reason::TOKEN_BINDING_MISMATCH,
-      v1::Reason::ISSUER_UNTRUSTED};
+      v1::Reason::ISSUER_UNTRUSTED,        v1::Reason::DELEGATION_TOO_DEEP};
   for (int i = 0; i < codes->value_count(); ++i) {
     const std::string& name = codes->value(i)->name();
     if (codes->value(i)->number() == v1::Reason::CODE_UNSPECIFIED) continue;

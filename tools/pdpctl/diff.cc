@@ -221,6 +221,7 @@ class Differ {
       FlushAgent(a);
     }
     DiffServices();
+    DiffInteractivity();
     std::sort(result_.groups.begin(), result_.groups.end(),
               [](const ChangeGroup& a, const ChangeGroup& b) {
                 return std::tie(a.kind, a.tool, a.line) <
@@ -259,6 +260,9 @@ class Differ {
     Bitset tools[2];      // Admitted by trust and the full ceiling.
     RuleSet rules[2][2];  // [side][autonomous]: client and autonomy parts.
     bool same = false;    // Admits the same tools on both sides.
+    // False: registered `interactive: false`, so every chain through it is
+    // autonomous on that side.
+    bool interactive[2] = {true, true};
   };
   // The changes of the agent being diffed for one (tool, decision pair).
   struct Pending {
@@ -473,6 +477,7 @@ class Differ {
         if (index < 0) continue;
         const Snapshot& s = *s_[side];
         const Snapshot::Client& client = s.clients()[index];
+        link.interactive[side] = client.interactive;
         const std::vector<int>& to = tools_.ToUnion(side);
         const Bitset& trusted = s.ToolsForTrust(client.trust);
         for (size_t t = 0; t < s.tools().size(); ++t) {
@@ -693,6 +698,12 @@ class Differ {
                             : zeros_.data();
         }
         for (int b = 0; b < 2; ++b) {
+          // A chain with a human in the loop through a client that is not
+          // interactive is autonomous: on both sides, the same as b == 1;
+          // on one side, DiffInteractivity() reports the change.
+          if (b == 0 && (!client.interactive[0] || !client.interactive[1])) {
+            continue;
+          }
           ++result_.chains_examined;
           const uint64_t* deny[2];
           const uint64_t* forbidden[2];
@@ -948,6 +959,38 @@ class Differ {
         c.line = Line(c);
         result_.groups.push_back(std::move(c));
       });
+    }
+  }
+
+  // Clients registered on both sides whose `interactive` changed: the
+  // chains that say a human is in the loop become autonomous (narrower:
+  // approvals, tools forbidden without a human) or stop being so (wider).
+  void DiffInteractivity() {
+    for (size_t c = 0; c < nc_; ++c) {
+      const ClientLink& client = client_links_[c];
+      if (!client.present[0] || !client.present[1] ||
+          client.interactive[0] == client.interactive[1]) {
+        continue;
+      }
+      ChangeGroup g;
+      g.kind = client.interactive[1] ? ChangeKind::kWiden : ChangeKind::kNarrow;
+      g.tool = "*";
+      g.clients = {static_cast<int>(c)};
+      g.not_autonomous = true;
+      g.old_decision = client.interactive[0] ? "interactive" : "not interactive";
+      g.new_decision = client.interactive[1] ? "interactive" : "not interactive";
+      g.decisions = 1;
+      g.line = absl::StrCat(
+          "client ", clients_.ids[c], " is now registered interactive: ",
+          client.interactive[1] ? "true" : "false",
+          client.interactive[1]
+              ? ": chains through it that say a human is in the loop are no "
+                "longer decided as autonomous (approvals and autonomy bans "
+                "lifted for them)"
+              : ": every chain through it is decided as autonomous, "
+                "whatever the request says");
+      Count(g.kind, 1);
+      result_.groups.push_back(std::move(g));
     }
   }
 

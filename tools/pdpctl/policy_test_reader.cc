@@ -171,18 +171,39 @@ class TestFileReader {
       return chain;
     }
     if (!CheckKeys(node,
-                   {"user", "roles", "amr", "client", "scopes", "agent",
-                    "service", "autonomous"},
+                   {"user", "roles", "idp_roles", "amr", "client", "scopes",
+                    "agent", "delegated_agents", "service", "service_scopes",
+                    "autonomous"},
                    "a chain")) {
       return chain;
     }
     chain.user_id = Scalar(node["user"], "user");
     chain.asserted_roles = Strings(node["roles"], "roles");
+    if (node["idp_roles"]) {
+      if (node["roles"]) {
+        Error(node["idp_roles"],
+              "a chain has \"roles\" (asserted) or \"idp_roles\" (from the "
+              "identity provider's token), not both");
+      }
+      chain.asserted_roles = Strings(node["idp_roles"], "idp_roles");
+      chain.roles_from_idp = true;
+    }
+    chain.delegated_agents =
+        Strings(node["delegated_agents"], "delegated_agents");
     chain.amr = Strings(node["amr"], "amr");
     chain.client_id = Scalar(node["client"], "client");
     chain.scopes = Strings(node["scopes"], "scopes");
     chain.agent_id = Scalar(node["agent"], "agent");
     chain.service_id = Scalar(node["service"], "service");
+    if (node["service_scopes"]) {
+      if (node["scopes"]) {
+        Error(node["service_scopes"],
+              "a chain has \"scopes\" (a client's token) or "
+              "\"service_scopes\" (a service's token), not both");
+      }
+      chain.scopes = Strings(node["service_scopes"], "service_scopes");
+      chain.service_scopes_from_token = true;
+    }
     chain.autonomous = Bool(node["autonomous"], "autonomous");
     if (!validate) return chain;
     if (absl::Status status = pdp::ValidateChain(chain); !status.ok()) {
@@ -330,15 +351,43 @@ class TestFileReader {
     file_.discovery.push_back(std::move(c));
   }
 
+  // directory: {users: [{id, roles}], deleted: [ids]}
+  void ReadDirectory(const YAML::Node& node) {
+    if (!node || node.IsNull()) return;
+    if (!CheckKeys(node, {"users", "deleted"}, "the directory")) return;
+    const YAML::Node users = node["users"];
+    if (users && !users.IsNull()) {
+      if (!users.IsSequence()) {
+        Error(users, "\"users\" must be a list");
+      } else {
+        for (const YAML::Node& item : users) {
+          if (!CheckKeys(item, {"id", "roles"}, "a directory user")) continue;
+          pdp::v1::User user;
+          user.set_id(Required(item, "id", "a directory user"));
+          for (std::string& role : Strings(item["roles"], "roles")) {
+            user.add_roles(std::move(role));
+          }
+          file_.directory.Put(std::move(user));
+        }
+      }
+    }
+    for (const std::string& id : Strings(node["deleted"], "deleted")) {
+      file_.directory.Delete(id);
+    }
+  }
+
   void ReadRoot(const YAML::Node& root) {
     if (!root || root.IsNull()) {
       Error(root, "empty test file (expected \"cases\" and/or \"discovery\")");
       return;
     }
-    if (!CheckKeys(root, {"cases", "discovery"}, "a test file")) return;
+    if (!CheckKeys(root, {"directory", "cases", "discovery"}, "a test file")) {
+      return;
+    }
     if (!root["cases"] && !root["discovery"]) {
       Error(root, "a test file needs \"cases\" or \"discovery\"");
     }
+    ReadDirectory(root["directory"]);
     for (const char* key : {"cases", "discovery"}) {
       const YAML::Node list = root[key];
       if (!list || list.IsNull()) continue;
@@ -363,6 +412,20 @@ class TestFileReader {
 };
 
 }  // namespace
+
+void TestDirectory::Put(pdp::v1::User user) {
+  std::string id = user.id();
+  users_[std::move(id)] =
+      std::make_shared<const pdp::v1::User>(std::move(user));
+}
+
+void TestDirectory::Delete(const std::string& id) { users_[id] = nullptr; }
+
+pdp::DirectoryEntry TestDirectory::Find(absl::string_view user_id) const {
+  auto it = users_.find(std::string(user_id));
+  if (it == users_.end()) return {};
+  return {it->second, it->second == nullptr};
+}
 
 absl::StatusOr<PolicyTestFile> ReadPolicyTestFile(
     const std::string& path, const PolicyTestFormat& format) {

@@ -10,12 +10,15 @@
 //
 // Pure functions over files; thread-safe.
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "pdp/request.h"
+#include "pdp/user_source.h"
 
 namespace pdpctl {
 
@@ -74,9 +77,29 @@ struct PolicyDiscoveryCase {
   std::vector<PolicyVisibleTool> visible_tools;  // As written, in file order.
 };
 
+// The user directory a test file declares (`directory:`), as the server's
+// would hold it: users that replace the policy's, and deleted ids
+// (tombstones). Thread-compatible; immutable once read.
+class TestDirectory final : public pdp::UserSource {
+ public:
+  void Put(pdp::v1::User user);
+  void Delete(const std::string& id);  // Leaves a tombstone.
+  bool empty() const { return users_.empty(); }
+
+  pdp::DirectoryEntry Find(absl::string_view user_id) const override;
+
+ private:
+  std::map<std::string, std::shared_ptr<const pdp::v1::User>> users_;
+};
+
 // A parsed test file.
 struct PolicyTestFile {
   std::string path;  // As given.
+  TestDirectory directory;
+  // The directory the file's checks consult; nullptr when it declares none.
+  const pdp::UserSource* users() const {
+    return directory.empty() ? nullptr : &directory;
+  }
   std::vector<PolicyCheckCase> cases;
   std::vector<PolicyDiscoveryCase> discovery;
 };

@@ -264,7 +264,7 @@ std::vector<PolicyTestResult> RunPolicyTests(
   for (const PolicyTestFile& file : files) {
     for (const PolicyCheckCase& c : file.cases) {
       PolicyTestResult result{file.path, c.line, c.name, false, ""};
-      absl::StatusOr<pdp::Decision> decision = pdp::Check(snapshot, c.request);
+      absl::StatusOr<pdp::Decision> decision = pdp::Check(snapshot, c.request, file.users());
       if (!decision.ok()) {
         result.failure =
             absl::StrCat("expected: ", c.expect,
@@ -287,7 +287,7 @@ std::vector<PolicyTestResult> RunPolicyTests(
       absl::Status status;
       if (!selection.tool_ids.empty() || !selection.server_id.empty()) {
         absl::StatusOr<std::vector<pdp::VisibleTool>> filtered =
-            pdp::FilterTools(snapshot, c.chain, selection);
+            pdp::FilterTools(snapshot, c.chain, selection, file.users());
         if (filtered.ok()) {
           visible = *std::move(filtered);
         } else {

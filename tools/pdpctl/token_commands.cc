@@ -11,6 +11,7 @@
 #include "nlohmann/json.hpp"
 #include "pdp/chain_tokens.h"
 #include "pdp/names.h"
+#include "pdp/quote.h"
 #include "pdp/token/base64url.h"
 #include "pdp/token/token_settings.h"
 #include "pdp/token/token_verifier.h"
@@ -78,6 +79,14 @@ std::string DecodedPart(absl::string_view part) {
   return json.dump(2, ' ', true, nlohmann::json::error_handler_t::replace);
 }
 
+// Claim values, quoted: nothing a token carries can drive the terminal.
+std::string QuotedList(const std::vector<std::string>& values) {
+  if (values.empty()) return "none";
+  std::vector<std::string> quoted;
+  for (const std::string& value : values) quoted.push_back(pdp::Quote(value));
+  return absl::StrJoin(quoted, ", ");
+}
+
 std::string Time(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
@@ -119,6 +128,23 @@ int RunTokenInspect(const Args& args, std::ostream& out, std::ostream& err) {
       << "\"; valid from " << Time(token.issued_at) << " to "
       << Time(token.expires_at) << " (lifetime "
       << absl::FormatDuration(token.expires_at - token.issued_at) << ")\n";
+  if (!token.actors.empty()) {
+    std::vector<std::string> actors;
+    for (const std::string& actor : token.actors) {
+      actors.push_back(pdp::Quote(actor));
+    }
+    out << "delegation: " << absl::StrJoin(actors, " acting for ")
+        << " acting for the user (" << token.actors.size() << " of at most "
+        << trust->settings.max_delegation_depth << " agents)\n";
+  }
+  if (token.has_idp_roles) {
+    out << "roles from the identity provider: "
+        << QuotedList(token.roles) << "\n";
+    if (!token.unmapped_groups.empty()) {
+      out << "groups that grant nothing (no mapping in the token settings): "
+          << QuotedList(token.unmapped_groups) << "\n";
+    }
+  }
   if (!args.Has("policy")) return kExitOk;
 
   // Against the policy: what a server would still refuse, as a delegated
@@ -137,6 +163,14 @@ int RunTokenInspect(const Args& args, std::ostream& out, std::ostream& err) {
   if (!chain.ok()) {
     err << "pdpctl token: " << chain.status().message() << "\n";
     return kExitUsage;
+  }
+  std::vector<std::string> undefined_roles;
+  for (const std::string& role : token.roles) {
+    if ((*snapshot)->FindRole(role) < 0) undefined_roles.push_back(role);
+  }
+  if (!undefined_roles.empty()) {
+    out << "mapped roles the policy does not define (they grant nothing): "
+        << QuotedList(undefined_roles) << "\n";
   }
   std::vector<std::string> servers;
   for (const pdp::Snapshot::Server& server : (*snapshot)->servers()) {
