@@ -4,26 +4,15 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "pdp/quote.h"
 
 namespace pdp {
 namespace {
 
 // The length of base64url(SHA-256(verifier)) without padding.
 constexpr size_t kS256ChallengeLength = 43;
-// Longer request values are cut in messages.
-constexpr size_t kMaxQuoted = 120;
-
-// `value` in double quotes, escaped and shortened, for a message.
-std::string Quote(absl::string_view value) {
-  if (value.size() <= kMaxQuoted) {
-    return absl::StrCat("\"", absl::CHexEscape(value), "\"");
-  }
-  return absl::StrCat("\"", absl::CHexEscape(value.substr(0, kMaxQuoted)),
-                      "\"... (", value.size(), " bytes)");
-}
 
 bool IsBase64UrlChar(char c) {
   return absl::ascii_isalnum(c) || c == '-' || c == '_';

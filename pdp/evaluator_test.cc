@@ -345,6 +345,24 @@ TEST_F(EvaluatorTest, ADirectoryTombstoneRevokesAUserThePolicyLists) {
   EXPECT_EQ(d->effect, v1::EFFECT_ALLOW);
 }
 
+// Caller-supplied ids reach reasons escaped and shortened (pdp::Quote):
+// a 1 MiB id costs a short message, never the id echoed whole.
+TEST_F(EvaluatorTest, CallerIdsInReasonsAreQuotedAndShortened) {
+  Chain chain = Delegated(std::string(1 << 20, 'u') + "\n\x01", "ghost-client",
+                          {});
+  chain.agent_id = "agent\"with\\quotes";
+  auto d = Check(*snapshot_, {chain, std::string(100000, 't')});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->effect, v1::EFFECT_DENY);
+  for (const Reason& reason : d->reasons) {
+    EXPECT_LT(reason.message.size(), 1024u) << reason.message.substr(0, 200);
+    for (char c : reason.message) {
+      EXPECT_TRUE(c >= 0x20 && c < 0x7f) << reason.message.substr(0, 200);
+    }
+  }
+  EXPECT_THAT(d->reasons.back().message, HasSubstr("\\\"with\\\\quotes"));
+}
+
 TEST_F(EvaluatorTest, MalformedChainsAreInvalidArgument) {
   Chain empty;
   EXPECT_THAT(Check(*snapshot_, {empty, "crm.search_contacts"}).status().message(),

@@ -118,6 +118,43 @@ issuers:
   EXPECT_TRUE(verifier.Verify(MintToken(*ed_, claims), now).ok());
 }
 
+TEST_F(TokenSettingsTest, DelegationDepthAndRolesFromTheIdentityProvider) {
+  const std::string path = Write("settings.yaml", absl::StrCat(R"(
+max_delegation_depth: 2
+issuers:
+  - issuer: https://login.acme.example
+    jwks: )", JwkSetJson({es_}), R"(
+    roles_claim: groups
+    roles:
+      Sales: sales
+      Execs: [executive, sales]
+)"));
+  absl::StatusOr<TokenSettings> settings = LoadTokenSettings(path);
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  EXPECT_EQ(settings->max_delegation_depth, 2);
+  ASSERT_EQ(settings->issuers.size(), 1u);
+  EXPECT_EQ(settings->issuers[0].roles_claim, "groups");
+  EXPECT_THAT(settings->issuers[0].roles.at("Sales"), ElementsAre("sales"));
+  EXPECT_THAT(settings->issuers[0].roles.at("Execs"),
+              ElementsAre("executive", "sales"));
+
+  const std::string jwks = JwkSetJson({es_});
+  EXPECT_THAT(ErrorOf("max_delegation_depth: 0\n"),
+              HasSubstr(":1: max_delegation_depth must be between 1 and 32"));
+  EXPECT_THAT(ErrorOf("max_delegation_depth: many\n"),
+              HasSubstr("max_delegation_depth is not a whole number"));
+  EXPECT_THAT(ErrorOf(absl::StrCat("issuers:\n  - issuer: x\n    jwks: ", jwks,
+                                   "\n    roles_claim: groups\n")),
+              HasSubstr("has roles_claim without roles"));
+  EXPECT_THAT(ErrorOf(absl::StrCat("issuers:\n  - issuer: x\n    jwks: ", jwks,
+                                   "\n    roles: {A: a}\n")),
+              HasSubstr("has roles without roles_claim"));
+  EXPECT_THAT(ErrorOf(absl::StrCat("issuers:\n  - issuer: x\n    jwks: ", jwks,
+                                   "\n    roles_claim: groups\n"
+                                   "    roles: {A: {b: c}}\n")),
+              HasSubstr(":5: roles.A is not a role id or a list of them"));
+}
+
 TEST_F(TokenSettingsTest, DefaultsForAnEmptyFile) {
   for (const char* yaml : {"", "# nothing\n", "issuers: []\n", "issuers:\n"}) {
     absl::StatusOr<TokenSettings> settings =

@@ -168,5 +168,40 @@ TEST(DiffPoliciesTest, RedactionChangesAreClassified) {
   EXPECT_EQ(widening.narrow, 0);
 }
 
+// A client that stops being interactive makes its chains autonomous (a
+// narrowing); the reverse lifts approvals and autonomy bans (a widening
+// that --fail-on-widen must catch).
+TEST(DiffPoliciesTest, AClientsInteractivityIsAChange) {
+  const std::string dir = TempDir("non_interactive");
+  std::filesystem::copy(absl::StrCat(kOld, "/tools.yaml"), dir);
+  std::filesystem::copy(absl::StrCat(kOld, "/deny.yaml"), dir);
+  std::ifstream in(absl::StrCat(kOld, "/identities.yaml"));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string identities = text.str();
+  const std::string from = "  - id: internal-app\n    trust: internal\n";
+  ASSERT_NE(identities.find(from), std::string::npos);
+  identities.replace(identities.find(from), from.size(),
+                     from + "    interactive: false\n");
+  std::ofstream(absl::StrCat(dir, "/identities.yaml")) << identities;
+
+  auto old_policy = pdp::Compiler::CompileDirectory(kOld);
+  auto new_policy = pdp::Compiler::CompileDirectory(dir);
+  ASSERT_TRUE(old_policy.ok() && new_policy.ok()) << new_policy.status();
+  DiffResult narrowing = DiffPolicies(**old_policy, **new_policy);
+  EXPECT_EQ(narrowing.widen, 0);
+  EXPECT_GT(narrowing.narrow, 0);
+  DiffResult widening = DiffPolicies(**new_policy, **old_policy);
+  EXPECT_GT(widening.widen, 0);
+  bool named = false;
+  for (const ChangeGroup& g : widening.groups) {
+    named |= g.line.find("client internal-app is now registered "
+                         "interactive: true") != std::string::npos;
+  }
+  EXPECT_TRUE(named);
+  Result gate = RunPdpctl({"diff", dir, kOld, "--fail-on-widen"});
+  EXPECT_EQ(gate.code, 1) << gate.out;
+}
+
 }  // namespace
 }  // namespace pdpctl

@@ -151,5 +151,29 @@ TEST_F(TokenCommandsTest, InspectVerifiesAndExplains) {
   EXPECT_THAT(bad.out, Not(HasSubstr(token.substr(token.size() - 20))));
 }
 
+TEST_F(TokenCommandsTest, InspectShowsTheDelegationAndTheProvidersRoles) {
+  std::ofstream(settings_) << "issuers:\n  - issuer: " << kIssuer
+                           << "\n    jwks: " << pdp::token::JwkSetJson({&key_})
+                           << "\n    roles_claim: groups"
+                           << "\n    roles: {Execs: executive, Ghosts: ghost-role}"
+                           << "\n";
+  const std::string path = TokenFile(
+      "roles.jwt",
+      {{"groups", {"Execs", "Everyone", "Ghosts"}},
+       {"act", {{"sub", "sales-assistant"},
+                {"act", {{"sub", "payroll-assistant"}}}}}});
+  Result r = RunPdpctl({"token", "inspect", path, "--token-settings",
+                        settings_, "--policy", kPolicy});
+  EXPECT_THAT(r.out, HasSubstr("delegation: \"sales-assistant\" acting for "
+                               "\"payroll-assistant\" acting for the user (2 "
+                               "of at most 4 agents)"));
+  EXPECT_THAT(r.out, HasSubstr("roles from the identity provider: "
+                               "\"executive\", \"ghost-role\""));
+  EXPECT_THAT(r.out, HasSubstr("groups that grant nothing (no mapping in the "
+                               "token settings): \"Everyone\""));
+  EXPECT_THAT(r.out, HasSubstr("mapped roles the policy does not define (they "
+                               "grant nothing): \"ghost-role\""));
+}
+
 }  // namespace
 }  // namespace pdpctl
