@@ -33,7 +33,9 @@ Chain ChainGenerator::NextChain() {
       chain.user_id = rng_.Chance(0.5) && !s_.users().empty()
                           ? rng_.Pick(s_.users()).id
                           : UnknownId("user");
-      for (int k = rng_.Range(1, 3); k > 0; --k) {
+      // Roles from an identity provider's token may be none at all.
+      chain.roles_from_idp = rng_.Chance(0.3);
+      for (int k = rng_.Range(chain.roles_from_idp ? 0 : 1, 3); k > 0; --k) {
         chain.asserted_roles.push_back(rng_.Chance(unknown)
                                            ? UnknownId("role")
                                            : rng_.Pick(s_.roles()).id);
@@ -54,6 +56,15 @@ Chain ChainGenerator::NextChain() {
       chain.agent_id = s_.agents().empty() || rng_.Chance(unknown)
                            ? UnknownId("agent")
                            : rng_.Pick(s_.agents()).id;
+      // A delegation: the agents it acts for (nested act claims).
+      if (rng_.Chance(options_.delegation)) {
+        for (int k = rng_.Range(1, 3); k > 0; --k) {
+          chain.delegated_agents.push_back(
+              s_.agents().empty() || rng_.Chance(unknown)
+                  ? UnknownId("agent")
+                  : rng_.Pick(s_.agents()).id);
+        }
+      }
     }
     // Token scopes: mostly the client's registered ones, some beyond them.
     if (client >= 0) {
@@ -74,9 +85,12 @@ Chain ChainGenerator::NextChain() {
   } else {
     chain.service_id = rng_.Chance(unknown) ? UnknownId("service")
                                             : rng_.Pick(s_.services()).id;
-    // Scopes are ignored for services; send some anyway.
-    if (!s_.scopes().empty() && rng_.Chance(0.2)) {
-      chain.scopes.push_back(rng_.Pick(s_.scopes()));
+    // A service token's scopes bound the service's; asserted, scopes
+    // are ignored: send some anyway.
+    chain.service_scopes_from_token = rng_.Chance(0.4);
+    const double sent = chain.service_scopes_from_token ? 0.6 : 0.2;
+    for (int k = s_.scopes().empty() ? 0 : rng_.Range(0, 4); k > 0; --k) {
+      if (rng_.Chance(sent)) chain.scopes.push_back(rng_.Pick(s_.scopes()));
     }
   }
   chain.autonomous = rng_.Chance(options_.autonomous);

@@ -22,6 +22,8 @@ struct ChainGeneratorOptions {
   double unknown_id = 0.05;
   // A delegated chain has an agent.
   double with_agent = 0.4;
+  // An agent acts for 1-3 more agents (a delegation).
+  double delegation = 0.2;
   // A delegated chain asserts roles instead of using the policy's users.
   double asserted_roles = 0.1;
   // No human in the loop.
