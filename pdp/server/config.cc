@@ -235,7 +235,11 @@ void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
                 Int("limits.max_filter_tools", &c->limits.max_filter_tools)},
                {"max_directory_users",
                 Int("limits.max_directory_users",
-                    &c->limits.max_directory_users)}});
+                    &c->limits.max_directory_users)},
+               {"max_id_bytes",
+                Int("limits.max_id_bytes", &c->limits.max_id_bytes)},
+               {"max_list_entries",
+                Int("limits.max_list_entries", &c->limits.max_list_entries)}});
         }},
        {"decision_log",
         [this, c](const YAML::Node& n) {
@@ -414,6 +418,7 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
       config.limits.max_batch_checks <= 0 ||
       config.limits.max_filter_tools <= 0 ||
       config.limits.max_directory_users <= 0 ||
+      config.limits.max_id_bytes <= 0 || config.limits.max_list_entries <= 0 ||
       config.store.user_cache_entries <= 0) {
     errors.push_back("\"limits\" must all be positive");
   }

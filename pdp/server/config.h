@@ -109,6 +109,14 @@ struct ServerConfig {
     int max_batch_checks = 1000;      // Checks in one BatchCheck.
     int max_filter_tools = 10000;     // tool_ids in one FilterTools.
     int max_directory_users = 10000;  // Users in one UpsertUsers/DeleteUsers.
+    // Bytes of one id a caller sends: user, client, agent, service, tool and
+    // server ids, asserted roles, scopes, amr values, directory user ids and
+    // roles. Longer: INVALID_ARGUMENT naming the field and its size.
+    int max_id_bytes = 256;
+    // Entries of one list of ids in a chain (asserted_roles, amr, scopes),
+    // of a CheckClientRequest's scopes, and of a directory user's roles and
+    // attributes. More: INVALID_ARGUMENT naming the field.
+    int max_list_entries = 1000;
   } limits;
 
   struct DecisionLog {

@@ -224,5 +224,20 @@ shutdown:
               HasSubstr("\"shutdown.grace_seconds\" must be 0 or more"));
 }
 
+TEST(ConfigTest, IdLimits) {
+  absl::StatusOr<ServerConfig> defaults = ParseServerConfig("c.yaml", "");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->limits.max_id_bytes, 256);
+  EXPECT_EQ(defaults->limits.max_list_entries, 1000);
+  absl::StatusOr<ServerConfig> config = ParseServerConfig(
+      "c.yaml", "limits: {max_id_bytes: 64, max_list_entries: 10}\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->limits.max_id_bytes, 64);
+  EXPECT_EQ(config->limits.max_list_entries, 10);
+  absl::StatusOr<ServerConfig> zero =
+      ParseServerConfig("c.yaml", "limits: {max_id_bytes: 0}\n");
+  EXPECT_FALSE(zero.ok());
+}
+
 }  // namespace
 }  // namespace pdp::server

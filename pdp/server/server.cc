@@ -145,10 +145,11 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(config.limits.max_message_bytes);
-  builder.RegisterService(server->authorizer_.get());
-  if (server->admin_ != nullptr) {
-    builder.RegisterService(server->admin_.get());
-    builder.RegisterService(server->directory_service_.get());
+  server->decoding_ = std::make_unique<DecodingServices>(
+      *server->authorizer_, server->admin_.get(),
+      server->directory_service_.get(), config.limits);
+  for (grpc::Service* service : server->decoding_->services()) {
+    builder.RegisterService(service);
   }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
@@ -243,6 +244,10 @@ void PdpServer::Shutdown(absl::Duration grace) {
 std::string PdpServer::policy_version() const {
   std::shared_ptr<const Snapshot> snapshot = policy_.Get();
   return snapshot == nullptr ? "" : snapshot->version();
+}
+
+uint64_t PdpServer::undecodable_requests() const {
+  return decoding_ == nullptr ? 0 : decoding_->undecodable();
 }
 
 uint64_t PdpServer::dropped_decisions() const {

@@ -15,6 +15,7 @@
 #include "pdp/server/config.h"
 #include "pdp/server/bundle_manager.h"
 #include "pdp/server/decision_log.h"
+#include "pdp/server/decoding_services.h"
 #include "pdp/server/directory_service.h"
 #include "pdp/server/peer_bootstrap.h"
 #include "pdp/server/policy_admin_service.h"
@@ -65,6 +66,10 @@ class PdpServer {
   // Decisions the log dropped because its queue was full; 0 without a log.
   uint64_t dropped_decisions() const;
 
+  // Requests answered INVALID_ARGUMENT because their body could not be
+  // decoded (DecodingServices).
+  uint64_t undecodable_requests() const;
+
   // Asking `bootstrap_peers` for a bundle, started when the store had no
   // active bundle at start; nullptr otherwise.
   const PeerBootstrap* bootstrap() const { return bootstrap_.get(); }
@@ -90,6 +95,8 @@ class PdpServer {
 
   std::unique_ptr<TokenTrust> tokens_;
   std::unique_ptr<AuthorizerService> authorizer_;
+  // What gRPC serves: decodes, bounds, then calls the services above.
+  std::unique_ptr<DecodingServices> decoding_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Mutex shutdown_mu_;
