@@ -22,10 +22,18 @@
 
 namespace pdp::server {
 
+// The health service name that reports SERVING from the start until
+// EnterLameDuck() or Shutdown(), policy or not: the process is alive (it
+// accepts connections, completes handshakes and answers calls).
+inline constexpr char kLivenessService[] = "liveness";
+
 // The PDP process's gRPC server: pdp.v1.Authorizer, grpc.health.v1.Health
 // (SERVING exactly while a policy is active and neither EnterLameDuck() nor
-// Shutdown() was called, for the server ("") and for "pdp.v1.Authorizer")
-// and server reflection, over mTLS unless configured insecure.
+// Shutdown() was called, for the server ("") and for "pdp.v1.Authorizer";
+// and for kLivenessService until then) and server reflection, over mTLS
+// unless configured insecure. Connections are bounded by
+// config.connections; Start() raises the process's descriptor limit to its
+// hard limit and sets the process-wide ConnectionGuard ceiling.
 // Thread-safe.
 class PdpServer {
  public:
