@@ -63,7 +63,10 @@ DecisionRecord CheckRecord(const Request& request, const v1::Decision& decision,
   record.action = request.action == Action::kSee ? "see" : "call";
   record.effect = std::string(EffectName(decision.effect()));
   for (const v1::Reason& reason : decision.reasons()) {
-    record.reason_codes.emplace_back(ReasonCodeName(reason.code()));
+    record.reasons.push_back(
+        {std::string(LinkName(reason.link())),
+         std::string(ReasonCodeName(reason.code())), reason.rule_id(),
+         {reason.missing_scopes().begin(), reason.missing_scopes().end()}});
   }
   record.redact.assign(decision.redact().begin(), decision.redact().end());
   record.policy_version = decision.policy_version();

@@ -12,9 +12,18 @@
 
 namespace pdp::server {
 
-// The identity a caller's certificate proves: its SPIFFE URI SAN, else its
-// first DNS SAN; empty when it has neither.
-std::string IdentityOf(const grpc::AuthContext& auth);
+// The identity a caller's certificate proves (SPIFFE X509-SVID §5).
+struct PeerIdentity {
+  std::string name;     // A SPIFFE id or a DNS name.
+  bool spiffe = false;  // From the certificate's one URI SAN.
+};
+
+// A SPIFFE id comes only from a certificate's only URI SAN; otherwise the
+// identity is its first DNS SAN, which is only ever a DNS name (a DNS SAN
+// spelling "spiffe://..." is not a SPIFFE id). Returns PermissionDenied when
+// the certificate has two or more URI SANs, when its DNS SAN is not a host
+// name, or when it has neither a SPIFFE URI SAN nor a DNS SAN.
+absl::StatusOr<PeerIdentity> IdentityOf(const grpc::AuthContext& auth);
 
 // Decides who may call what: the peer address against the IP allowlist, the
 // certificate's identity against the configured grants.
@@ -43,7 +52,9 @@ class CallerAuth {
         grants_(std::move(grants)),
         insecure_(insecure) {}
 
-  std::vector<Permission> PermissionsOf(absl::string_view identity) const;
+  // A grant for a "spiffe://" identity (or glob) matches only SPIFFE
+  // identities; other grants match either kind.
+  std::vector<Permission> PermissionsOf(const PeerIdentity& identity) const;
 
   IpAllowlist allowlist_;
   std::vector<CallerGrant> grants_;

@@ -235,7 +235,39 @@ void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
                 Int("limits.max_filter_tools", &c->limits.max_filter_tools)},
                {"max_directory_users",
                 Int("limits.max_directory_users",
-                    &c->limits.max_directory_users)}});
+                    &c->limits.max_directory_users)},
+               {"max_id_bytes",
+                Int("limits.max_id_bytes", &c->limits.max_id_bytes)},
+               {"max_list_entries",
+                Int("limits.max_list_entries", &c->limits.max_list_entries)}});
+        }},
+       {"connections",
+        [this, c](const YAML::Node& n) {
+          ServerConfig::Connections& k = c->connections;
+          Map(n, "connections",
+              {{"max_connections",
+                Int("connections.max_connections", &k.max_connections)},
+               {"reserved_descriptors",
+                Int("connections.reserved_descriptors",
+                    &k.reserved_descriptors)},
+               {"max_concurrent_streams",
+                Int("connections.max_concurrent_streams",
+                    &k.max_concurrent_streams)},
+               {"max_header_bytes",
+                Int("connections.max_header_bytes", &k.max_header_bytes)},
+               {"handshake_timeout_seconds",
+                Int("connections.handshake_timeout_seconds",
+                    &k.handshake_timeout_seconds)},
+               {"idle_timeout_seconds",
+                Int("connections.idle_timeout_seconds",
+                    &k.idle_timeout_seconds)},
+               {"keepalive_seconds",
+                Int("connections.keepalive_seconds", &k.keepalive_seconds)},
+               {"keepalive_timeout_seconds",
+                Int("connections.keepalive_timeout_seconds",
+                    &k.keepalive_timeout_seconds)},
+               {"memory_bytes",
+                Int("connections.memory_bytes", &k.memory_bytes)}});
         }},
        {"decision_log",
         [this, c](const YAML::Node& n) {
@@ -414,6 +446,7 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
       config.limits.max_batch_checks <= 0 ||
       config.limits.max_filter_tools <= 0 ||
       config.limits.max_directory_users <= 0 ||
+      config.limits.max_id_bytes <= 0 || config.limits.max_list_entries <= 0 ||
       config.store.user_cache_entries <= 0) {
     errors.push_back("\"limits\" must all be positive");
   }
@@ -427,6 +460,17 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
       !std::ifstream(config.tokens.settings)) {
     errors.push_back(absl::StrCat("\"tokens.settings\": cannot read \"",
                                   config.tokens.settings, "\""));
+  }
+  const ServerConfig::Connections& k = config.connections;
+  if (k.max_connections <= 0 || k.reserved_descriptors <= 0 ||
+      k.max_concurrent_streams <= 0 || k.max_header_bytes <= 0 ||
+      k.handshake_timeout_seconds <= 0 || k.idle_timeout_seconds <= 0 ||
+      k.keepalive_seconds <= 0 || k.keepalive_timeout_seconds <= 0 ||
+      k.memory_bytes <= 0) {
+    errors.push_back("\"connections\" settings must all be positive");
+  } else if (k.memory_bytes < (16 << 20)) {
+    errors.push_back(
+        "\"connections.memory_bytes\" must be at least 16777216 (16 MiB)");
   }
   if (config.decision_log.queue_capacity <= 0) {
     errors.push_back("\"decision_log.queue_capacity\" must be positive");

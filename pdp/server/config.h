@@ -109,7 +109,44 @@ struct ServerConfig {
     int max_batch_checks = 1000;      // Checks in one BatchCheck.
     int max_filter_tools = 10000;     // tool_ids in one FilterTools.
     int max_directory_users = 10000;  // Users in one UpsertUsers/DeleteUsers.
+    // Bytes of one id a caller sends: user, client, agent, service, tool and
+    // server ids, asserted roles, scopes, amr values, directory user ids and
+    // roles. Longer: INVALID_ARGUMENT naming the field and its size.
+    int max_id_bytes = 256;
+    // Entries of one list of ids in a chain (asserted_roles, amr, scopes),
+    // of a CheckClientRequest's scopes, and of a directory user's roles and
+    // attributes. More: INVALID_ARGUMENT naming the field.
+    int max_list_entries = 1000;
   } limits;
+
+  // Bounds on connections and on what one connection may hold
+  // (docs/security.md, Connections).
+  struct Connections {
+    // Connections open at once, about; beyond it new ones are closed as
+    // soon as they are accepted. Never more than the descriptor limit
+    // (RLIMIT_NOFILE, raised to its hard limit at start) allows after
+    // reserved_descriptors.
+    int max_connections = 4096;
+    // Descriptors kept free for the server's own files (store, decision
+    // log, certificate reloads) however many connections arrive.
+    int reserved_descriptors = 64;
+    // Calls in progress on one connection (HTTP/2
+    // SETTINGS_MAX_CONCURRENT_STREAMS); more wait at the client.
+    int max_concurrent_streams = 100;
+    // Bytes of one call's header list (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE);
+    // larger: the call is refused.
+    int max_header_bytes = 16384;
+    // A new connection must complete its TLS handshake within this long.
+    int handshake_timeout_seconds = 10;
+    // A connection with no call for this long is closed (with a GOAWAY).
+    int idle_timeout_seconds = 300;
+    // A connection silent this long is pinged, and closed when the ping is
+    // not answered within keepalive_timeout_seconds.
+    int keepalive_seconds = 60;
+    int keepalive_timeout_seconds = 20;
+    // Memory gRPC may use for connections and calls (its ResourceQuota).
+    int memory_bytes = 512 << 20;
+  } connections;
 
   struct DecisionLog {
     std::string path = "-";  // "-" is stdout; empty disables the log.

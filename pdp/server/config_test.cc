@@ -224,5 +224,52 @@ shutdown:
               HasSubstr("\"shutdown.grace_seconds\" must be 0 or more"));
 }
 
+TEST(ConfigTest, IdLimits) {
+  absl::StatusOr<ServerConfig> defaults = ParseServerConfig("c.yaml", "");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->limits.max_id_bytes, 256);
+  EXPECT_EQ(defaults->limits.max_list_entries, 1000);
+  absl::StatusOr<ServerConfig> config = ParseServerConfig(
+      "c.yaml", "limits: {max_id_bytes: 64, max_list_entries: 10}\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->limits.max_id_bytes, 64);
+  EXPECT_EQ(config->limits.max_list_entries, 10);
+  absl::StatusOr<ServerConfig> zero =
+      ParseServerConfig("c.yaml", "limits: {max_id_bytes: 0}\n");
+  EXPECT_FALSE(zero.ok());
+}
+
+TEST(ConfigTest, ConnectionLimits) {
+  absl::StatusOr<ServerConfig> defaults = ParseServerConfig("c.yaml", "");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->connections.max_connections, 4096);
+  EXPECT_EQ(defaults->connections.max_concurrent_streams, 100);
+  EXPECT_EQ(defaults->connections.handshake_timeout_seconds, 10);
+  absl::StatusOr<ServerConfig> config = ParseServerConfig(
+      "c.yaml",
+      "connections: {max_connections: 10, reserved_descriptors: 8,\n"
+      "  max_concurrent_streams: 7, max_header_bytes: 9000,\n"
+      "  handshake_timeout_seconds: 2, idle_timeout_seconds: 3,\n"
+      "  keepalive_seconds: 4, keepalive_timeout_seconds: 5,\n"
+      "  memory_bytes: 33554432}\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->connections.max_connections, 10);
+  EXPECT_EQ(config->connections.reserved_descriptors, 8);
+  EXPECT_EQ(config->connections.max_concurrent_streams, 7);
+  EXPECT_EQ(config->connections.max_header_bytes, 9000);
+  EXPECT_EQ(config->connections.handshake_timeout_seconds, 2);
+  EXPECT_EQ(config->connections.idle_timeout_seconds, 3);
+  EXPECT_EQ(config->connections.keepalive_seconds, 4);
+  EXPECT_EQ(config->connections.keepalive_timeout_seconds, 5);
+  EXPECT_EQ(config->connections.memory_bytes, 33554432);
+  ServerConfig small;
+  small.insecure = true;
+  small.listen = "127.0.0.1:0";
+  small.connections.memory_bytes = 1024;
+  EXPECT_THAT(ValidateServerConfig(small).message(),
+              HasSubstr("connections.memory_bytes"));
+}
+
+
 }  // namespace
 }  // namespace pdp::server

@@ -62,8 +62,12 @@ class LineFormatter {
       out_ += R"(,"effect":)";
       String(r.effect);
     }
-    out_ += R"(,"reasons":)";
-    Strings(r.reason_codes);
+    out_ += R"(,"reasons":[)";
+    for (size_t i = 0; i < r.reasons.size(); ++i) {
+      if (i > 0) out_ += ',';
+      Reason(r.reasons[i]);
+    }
+    out_ += ']';
     out_ += R"(,"redact":)";
     Strings(r.redact);
     if (r.action == "filter") {
@@ -91,6 +95,22 @@ class LineFormatter {
     out_ += key;
     String(value);
     out_ += ',';
+  }
+
+  void Reason(const DecisionRecord::Reason& reason) {
+    out_ += R"({"link":)";
+    String(reason.link);
+    out_ += R"(,"code":)";
+    String(reason.code);
+    if (!reason.rule_id.empty()) {
+      out_ += R"(,"rule_id":)";
+      String(reason.rule_id);
+    }
+    if (!reason.missing_scopes.empty()) {
+      out_ += R"(,"missing_scopes":)";
+      Strings(reason.missing_scopes);
+    }
+    out_ += '}';
   }
 
   void Strings(const std::vector<std::string>& values) {

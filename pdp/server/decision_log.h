@@ -22,10 +22,20 @@ namespace pdp::server {
 // everything in (plain strings, no pointers into a request or a snapshot);
 // formatting happens later on the log's writer thread.
 //
-// By construction the record holds no secrets: no tokens, no scopes, no amr,
-// no asserted roles, no certificate bodies or keys. Keep it that way — add
-// only identifiers and outcomes.
+// By construction the record holds no secrets: no tokens, no granted scopes,
+// no amr, no asserted roles, no certificate bodies or keys. Keep it that way —
+// add only identifiers and outcomes.
 struct DecisionRecord {
+  // One reason of the decision, as an auditor needs it: which link failed,
+  // the stable code, the deny rule and the scopes the policy required but
+  // the chain lacked (policy names, never the caller's token).
+  struct Reason {
+    std::string link;  // "user", "client", ... (pdp/names.h LinkName).
+    std::string code;  // "MISSING_SCOPE", ... (pdp/names.h ReasonCodeName).
+    std::string rule_id;                      // For RULE; else empty.
+    std::vector<std::string> missing_scopes;  // For MISSING_SCOPE; else empty.
+  };
+
   std::string decision_id;
   absl::Time time = absl::UnixEpoch();  // When the request arrived.
   // The caller's identity from its client certificate (SPIFFE URI or DNS
@@ -43,7 +53,7 @@ struct DecisionRecord {
   std::string server;
   std::string action;  // "call", "see" or "filter".
   std::string effect;  // "ALLOW", "DENY", ... (pdp/names.h); empty for filter.
-  std::vector<std::string> reason_codes;  // "TOOL_UNKNOWN", ...
+  std::vector<Reason> reasons;  // In the decision's order.
   std::vector<std::string> redact;        // Data class names.
   std::vector<std::string> visible_tools;  // "filter" only: the tool ids.
   std::string policy_version;
@@ -59,13 +69,16 @@ struct DecisionRecord {
 // never waits for the log.
 //
 // A line (fields in this order; empty chain ids, tool and server omitted;
-// "effect" omitted when empty; "visible" only for action "filter"):
+// "effect" omitted when empty; "visible" only for action "filter"; in a
+// reason, "rule_id" and "missing_scopes" only when not empty):
 //   {"decision_id":"d-1","time":"2024-05-01T12:00:00.123456Z",
 //    "caller":"spiffe://acme.example/gateway",
 //    "chain":{"user":"alice","client":"ide","agent":"coder","autonomous":false},
 //    "tool":"github.create_issue","action":"call","effect":"DENY",
-//    "reasons":["MISSING_SCOPE"],"redact":[],"policy_version":"v7",
-//    "latency_us":42}
+//    "reasons":[{"link":"client","code":"MISSING_SCOPE",
+//                "missing_scopes":["issues:write"]},
+//               {"link":"rule","code":"RULE","rule_id":"no-bots"}],
+//    "redact":[],"policy_version":"v7","latency_us":42}
 // Invalid UTF-8 in any field is replaced by U+FFFD; it never fails a line.
 //
 // Thread-safe: Append(), Flush() and the counters may be called from any

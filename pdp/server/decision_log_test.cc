@@ -65,7 +65,8 @@ DecisionRecord CheckRecord(const std::string& id) {
   r.tool = "github.create_issue";
   r.action = "call";
   r.effect = "DENY";
-  r.reason_codes = {"MISSING_SCOPE", "RULE"};
+  r.reasons = {{"client", "MISSING_SCOPE", "", {"issues:write", "repo"}},
+               {"rule", "RULE", "no-bots", {}}};
   r.redact = {"pii"};
   r.policy_version = "v7";
   r.latency_us = 42;
@@ -80,7 +81,10 @@ TEST(FormatLineTest, CheckRecordHasEveryFieldInOrder) {
             R"("chain":{"user":"alice","client":"ide","agent":"coder",)"
             R"("autonomous":true},"tool":"github.create_issue",)"
             R"("action":"call","effect":"DENY",)"
-            R"("reasons":["MISSING_SCOPE","RULE"],"redact":["pii"],)"
+            R"("reasons":[{"link":"client","code":"MISSING_SCOPE",)"
+            R"("missing_scopes":["issues:write","repo"]},)"
+            R"({"link":"rule","code":"RULE","rule_id":"no-bots"}],)"
+            R"("redact":["pii"],)"
             R"("policy_version":"v7","latency_us":42})");
   EXPECT_EQ(line.find('\n'), std::string::npos);
 }
@@ -147,13 +151,21 @@ TEST(FormatLineTest, KeysAreExactlyTheDocumentedOnes) {
   }
   EXPECT_THAT(chain_keys,
               ElementsAre("user", "client", "agent", "service", "autonomous"));
+  std::vector<std::string> reason_keys;
+  for (const auto& reason : j["reasons"]) {
+    for (auto it = reason.begin(); it != reason.end(); ++it) {
+      reason_keys.push_back(it.key());
+    }
+  }
+  EXPECT_THAT(reason_keys, ElementsAre("link", "code", "missing_scopes",
+                                       "link", "code", "rule_id"));
 }
 
 TEST(FormatLineTest, InvalidUtf8IsReplacedNotThrown) {
   DecisionRecord r = CheckRecord("d-\xff");
   r.user_id = "al\xc3ice";        // Truncated two-byte sequence.
   r.tool = "gh.\xed\xa0\x80";     // An encoded surrogate.
-  r.reason_codes = {"\x80"};
+  r.reasons = {{"\x80", "RULE", "r\xff", {"s\xc3"}}};
   r.caller = "caf\xc3\xa9";       // Valid UTF-8 stays as is.
   std::string line = DecisionLog::FormatLine(r);
   Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -161,7 +173,9 @@ TEST(FormatLineTest, InvalidUtf8IsReplacedNotThrown) {
   EXPECT_EQ(j["decision_id"], "d-\xef\xbf\xbd");
   EXPECT_THAT(j["chain"]["user"].get<std::string>(), HasSubstr("\xef\xbf\xbd"));
   EXPECT_THAT(j["tool"].get<std::string>(), HasSubstr("\xef\xbf\xbd"));
-  EXPECT_EQ(j["reasons"][0], "\xef\xbf\xbd");
+  EXPECT_EQ(j["reasons"][0]["link"], "\xef\xbf\xbd");
+  EXPECT_EQ(j["reasons"][0]["rule_id"], "r\xef\xbf\xbd");
+  EXPECT_EQ(j["reasons"][0]["missing_scopes"][0], "s\xef\xbf\xbd");
   EXPECT_EQ(j["caller"], "caf\xc3\xa9");
 }
 
@@ -192,7 +206,17 @@ nlohmann::ordered_json Document(const DecisionRecord& r) {
   if (!r.server.empty()) j["server"] = r.server;
   j["action"] = r.action;
   if (!r.effect.empty()) j["effect"] = r.effect;
-  j["reasons"] = r.reason_codes;
+  j["reasons"] = nlohmann::ordered_json::array();
+  for (const DecisionRecord::Reason& reason : r.reasons) {
+    nlohmann::ordered_json one;
+    one["link"] = reason.link;
+    one["code"] = reason.code;
+    if (!reason.rule_id.empty()) one["rule_id"] = reason.rule_id;
+    if (!reason.missing_scopes.empty()) {
+      one["missing_scopes"] = reason.missing_scopes;
+    }
+    j["reasons"].push_back(std::move(one));
+  }
   j["redact"] = r.redact;
   if (r.action == "filter") j["visible"] = r.visible_tools;
   j["policy_version"] = r.policy_version;
@@ -226,7 +250,15 @@ TEST(FormatLineTest, MatchesNlohmannOnRandomBytes) {
     r.server = random_string();
     r.action = rng() % 2 == 0 ? "filter" : random_string();
     r.effect = random_string();
-    for (int k = rng() % 3; k > 0; --k) r.reason_codes.push_back(random_string());
+    for (int k = rng() % 3; k > 0; --k) {
+      DecisionRecord::Reason reason{random_string(), random_string(),
+                                    rng() % 2 == 0 ? random_string() : "",
+                                    {}};
+      for (int m = rng() % 3; m > 0; --m) {
+        reason.missing_scopes.push_back(random_string());
+      }
+      r.reasons.push_back(std::move(reason));
+    }
     for (int k = rng() % 3; k > 0; --k) r.redact.push_back(random_string());
     for (int k = rng() % 3; k > 0; --k) r.visible_tools.push_back(random_string());
     r.policy_version = random_string();

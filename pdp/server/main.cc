@@ -167,6 +167,11 @@ int main(int argc, char** argv) {
   }
   (*server)->Shutdown(absl::Seconds(grace));
   std::cerr << "pdp-server: drained, exiting\n";
+  if (uint64_t undecodable = (*server)->undecodable_requests();
+      undecodable > 0) {
+    std::cerr << "pdp-server: " << undecodable
+              << " requests could not be decoded (INVALID_ARGUMENT)\n";
+  }
   if (uint64_t dropped = (*server)->dropped_decisions(); dropped > 0) {
     std::cerr << "pdp-server: the decision log dropped " << dropped
               << " decisions (queue full)\n";

@@ -1,5 +1,9 @@
 #include "pdp/server/server.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -8,8 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpc/health/v1/health.pb.h"
 #include "pdp/compiler.h"
+#include "pdp/server/connection_guard.h"
 #include "pdp/server/tls.h"
 
 namespace pdp::server {
@@ -45,6 +51,48 @@ absl::StatusOr<TrustedKeys> LoadTrustedKeys(const ServerConfig& config) {
         absl::StrCat("\"trusted_keys\": ", trusted.status().message()));
   }
   return trusted;
+}
+
+// Raises the descriptor limit and sets the connection ceiling
+// (ConnectionGuard), and bounds what one connection may hold.
+void ApplyConnectionLimits(const ServerConfig::Connections& limits,
+                           grpc::ServerBuilder& builder) {
+  const uint64_t descriptors = ConnectionGuard::RaiseDescriptorLimit();
+  // The lowest free descriptor: about what the process holds before any
+  // connection arrives.
+  uint64_t in_use = 0;
+  if (int probe = open("/dev/null", O_RDONLY | O_CLOEXEC); probe >= 0) {
+    in_use = static_cast<uint64_t>(probe);
+    close(probe);
+  }
+  const uint64_t reserved = static_cast<uint64_t>(limits.reserved_descriptors);
+  uint64_t ceiling =
+      in_use + static_cast<uint64_t>(limits.max_connections);
+  if (descriptors > reserved) ceiling = std::min(ceiling, descriptors - reserved);
+  if (ceiling <= in_use) {
+    std::cerr << "pdp-server: WARNING: the descriptor limit (" << descriptors
+              << ") leaves no room for connections after "
+                 "connections.reserved_descriptors ("
+              << reserved << "); connections are not capped\n";
+    ceiling = 0;
+  }
+  ConnectionGuard::SetConnectionCeiling(ceiling);
+
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             limits.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
+                             limits.max_header_bytes);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             limits.handshake_timeout_seconds * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             limits.idle_timeout_seconds * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             limits.keepalive_seconds * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             limits.keepalive_timeout_seconds * 1000);
+  grpc::ResourceQuota quota("pdp-server");
+  quota.Resize(static_cast<size_t>(limits.memory_bytes));
+  builder.SetResourceQuota(quota);
 }
 
 }  // namespace
@@ -145,16 +193,23 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(config.limits.max_message_bytes);
-  builder.RegisterService(server->authorizer_.get());
-  if (server->admin_ != nullptr) {
-    builder.RegisterService(server->admin_.get());
-    builder.RegisterService(server->directory_service_.get());
+  ApplyConnectionLimits(config.connections, builder);
+  server->decoding_ = std::make_unique<DecodingServices>(
+      *server->authorizer_, server->admin_.get(),
+      server->directory_service_.get(), config.limits);
+  for (grpc::Service* service : server->decoding_->services()) {
+    builder.RegisterService(service);
   }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on \"", config.listen, "\""));
   }
+  // Liveness: the process accepts connections, completes handshakes and
+  // answers calls, whether or not a policy is active (Kubernetes'
+  // livenessProbe asks for it with `pdpctl health --service liveness`).
+  server->server_->GetHealthCheckService()->SetServingStatus(
+      std::string(kLivenessService), true);
   server->Activate(std::move(snapshot));
   if (absl::Status s = server->StartPeerBootstrap(config); !s.ok()) return s;
   return server;
@@ -213,7 +268,8 @@ PdpServer::~PdpServer() { Shutdown(absl::ZeroDuration()); }
 void PdpServer::Activate(std::shared_ptr<const Snapshot> snapshot) {
   const bool serving = snapshot != nullptr;
   policy_.Activate(std::move(snapshot));
-  server_->GetHealthCheckService()->SetServingStatus(serving);
+  // By name: the unnamed overload would set kLivenessService too.
+  server_->GetHealthCheckService()->SetServingStatus("", serving);
   server_->GetHealthCheckService()->SetServingStatus(
       v1::Authorizer::service_full_name(), serving);
 }
@@ -243,6 +299,10 @@ void PdpServer::Shutdown(absl::Duration grace) {
 std::string PdpServer::policy_version() const {
   std::shared_ptr<const Snapshot> snapshot = policy_.Get();
   return snapshot == nullptr ? "" : snapshot->version();
+}
+
+uint64_t PdpServer::undecodable_requests() const {
+  return decoding_ == nullptr ? 0 : decoding_->undecodable();
 }
 
 uint64_t PdpServer::dropped_decisions() const {

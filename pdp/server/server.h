@@ -15,16 +15,25 @@
 #include "pdp/server/config.h"
 #include "pdp/server/bundle_manager.h"
 #include "pdp/server/decision_log.h"
+#include "pdp/server/decoding_services.h"
 #include "pdp/server/directory_service.h"
 #include "pdp/server/peer_bootstrap.h"
 #include "pdp/server/policy_admin_service.h"
 
 namespace pdp::server {
 
+// The health service name that reports SERVING from the start until
+// EnterLameDuck() or Shutdown(), policy or not: the process is alive (it
+// accepts connections, completes handshakes and answers calls).
+inline constexpr char kLivenessService[] = "liveness";
+
 // The PDP process's gRPC server: pdp.v1.Authorizer, grpc.health.v1.Health
 // (SERVING exactly while a policy is active and neither EnterLameDuck() nor
-// Shutdown() was called, for the server ("") and for "pdp.v1.Authorizer")
-// and server reflection, over mTLS unless configured insecure.
+// Shutdown() was called, for the server ("") and for "pdp.v1.Authorizer";
+// and for kLivenessService until then) and server reflection, over mTLS
+// unless configured insecure. Connections are bounded by
+// config.connections; Start() raises the process's descriptor limit to its
+// hard limit and sets the process-wide ConnectionGuard ceiling.
 // Thread-safe.
 class PdpServer {
  public:
@@ -65,6 +74,10 @@ class PdpServer {
   // Decisions the log dropped because its queue was full; 0 without a log.
   uint64_t dropped_decisions() const;
 
+  // Requests answered INVALID_ARGUMENT because their body could not be
+  // decoded (DecodingServices).
+  uint64_t undecodable_requests() const;
+
   // Asking `bootstrap_peers` for a bundle, started when the store had no
   // active bundle at start; nullptr otherwise.
   const PeerBootstrap* bootstrap() const { return bootstrap_.get(); }
@@ -90,6 +103,8 @@ class PdpServer {
 
   std::unique_ptr<TokenTrust> tokens_;
   std::unique_ptr<AuthorizerService> authorizer_;
+  // What gRPC serves: decodes, bounds, then calls the services above.
+  std::unique_ptr<DecodingServices> decoding_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Mutex shutdown_mu_;

@@ -11,7 +11,8 @@ namespace pdp::server {
 
 // The server's transport security. Unless `insecure`: TLS that requires a
 // client certificate signed by tls.client_ca and verifies it (chain and
-// validity period), with the certificate, key and CA files re-read every
+// validity period; a leaf, not a CA certificate, whose keyUsage and
+// extendedKeyUsage, when present, allow digitalSignature and clientAuth), with the certificate, key and CA files re-read every
 // tls.reload_interval_seconds so they rotate without a restart.
 // The files are checked now, so that a bad one stops the start: returns
 // InvalidArgument naming the key ("tls.key") and the file, never its content.

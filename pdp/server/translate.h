@@ -9,12 +9,40 @@
 #include "pdp/explain.h"
 #include "pdp/request.h"
 #include "pdp/snapshot.h"
+#include "absl/status/status.h"
+#include "pdp/server/config.h"
 #include "pdp/v1/admin.pb.h"
 #include "pdp/v1/authorizer.pb.h"
+#include "pdp/v1/directory.pb.h"
 
 // The one place where API messages and engine types meet. Field checks are
-// the evaluator's (it names the fields); these only copy.
+// the evaluator's (it names the fields); these only copy, except the bounds
+// below, checked on every request before it is translated.
 namespace pdp::server {
+
+// The bounds on what a caller sends: every id (user, client, agent, service,
+// tool and server ids, asserted roles, scopes, amr values, directory user ids
+// and roles, attribute names) at most limits.max_id_bytes bytes, every list
+// of them at most limits.max_list_entries entries (tool_ids, checks and
+// users have their own limits, enforced by the services).
+// Returns InvalidArgument naming the field ("checks[3].chain.user_id") and
+// its size in bytes or entries, never quoting the value.
+absl::Status CheckBounds(const v1::CheckRequest& request,
+                         const ServerConfig::Limits& limits);
+absl::Status CheckBounds(const v1::BatchCheckRequest& request,
+                         const ServerConfig::Limits& limits);
+absl::Status CheckBounds(const v1::FilterToolsRequest& request,
+                         const ServerConfig::Limits& limits);
+absl::Status CheckBounds(const v1::CheckClientRequestRequest& request,
+                         const ServerConfig::Limits& limits);
+absl::Status CheckBounds(const v1::ExplainRequest& request,
+                         const ServerConfig::Limits& limits);
+absl::Status CheckBounds(const v1::UpsertUsersRequest& request,
+                         const ServerConfig::Limits& limits);
+absl::Status CheckBounds(const v1::DeleteUsersRequest& request,
+                         const ServerConfig::Limits& limits);
+absl::Status CheckBounds(const v1::GetUserRequest& request,
+                         const ServerConfig::Limits& limits);
 
 // `may_assert_roles`: whether the caller is trusted to assert user roles;
 // when not, asserted roles are dropped and the policy decides.

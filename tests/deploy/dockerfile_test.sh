@@ -72,6 +72,9 @@ declare -A file_of=()
 for bin in "${binaries[@]}"; do
   deps="$(ldd "$bin")"
   for lib in $(objdump -p "$bin" | awk '$1 == "NEEDED" {print $2}'); do
+    # The dynamic loader (named when a binary uses C++ thread-locals such as
+    # std::call_once's) comes with libc6; ldd prints no "=>" for it.
+    [[ "$lib" == ld-linux* ]] && continue
     file="$(awk -v l="$lib" '$1 == l {print $3}' <<<"$deps")"
     [[ -n "$file" && "$file" != "not" ]] || fail "$bin: $lib is not found"
     file_of[$lib]="$file"

@@ -284,6 +284,33 @@ TEST_F(K8sTest, PortsAndProbesAgreeWithTheListenPort) {
           << command;
     }
   }
+  // Liveness must see a server whose listener stopped accepting (gRPC
+  // 1.51, CVE-2023-4785): a TLS handshake and a call, not a bare TCP
+  // connect, asking for the health service that is SERVING with or without
+  // a policy.
+  {
+    YAML::Node liveness = container_["livenessProbe"];
+    EXPECT_FALSE(liveness["tcpSocket"])
+        << "a TCP connect passes on a dead listener";
+    ASSERT_TRUE(liveness["exec"]);
+    std::vector<std::string> args;
+    for (const YAML::Node& arg : liveness["exec"]["command"]) {
+      args.push_back(arg.as<std::string>());
+    }
+    ASSERT_GE(args.size(), 2u);
+    EXPECT_TRUE(absl::EndsWith(args[0], "pdpctl")) << args[0];
+    EXPECT_EQ(args[1], "health");
+    auto flag = [&](const std::string& name) -> std::string {
+      for (size_t i = 0; i + 1 < args.size(); ++i) {
+        if (args[i] == name) return args[i + 1];
+      }
+      return "";
+    };
+    EXPECT_EQ(flag("--service"), "liveness");  // kLivenessService (server.h)
+    EXPECT_FALSE(flag("--cert").empty()) << "mTLS needs the pod's certificate";
+    EXPECT_FALSE(flag("--key").empty());
+    EXPECT_FALSE(flag("--ca").empty());
+  }
   const YAML::Node labels = pod_["metadata"]["labels"];
   for (const YAML::Node& svc : r_.OfKind("Service")) {
     SCOPED_TRACE(svc["metadata"]["name"].as<std::string>());

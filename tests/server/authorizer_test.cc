@@ -625,9 +625,17 @@ TEST_F(AuthorizerTest, OversizeRequestsAreRefused) {
       << Describe(status);
   ExpectStillServing("an oversize Check");
 
-  // Just under the limit is decided (a tool nobody knows).
+  // Just under the limit is decoded, and refused for its over-long id
+  // (limits.max_id_bytes), which it names without echoing.
   v1::CheckRequest big = AllowedCheck();
   big.set_tool_id(std::string(kMaxMessageBytes - 1024, 'x'));
+  status = stub->Check(Deadline().get(), big, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << Describe(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("tool_id is"));
+  EXPECT_LT(status.error_message().size(), 1024u);
+  // An unknown tool of an allowed length is decided.
+  big.set_tool_id(std::string(256, 'x'));
   status = stub->Check(Deadline().get(), big, &response);
   ASSERT_TRUE(status.ok()) << Describe(status);
   EXPECT_EQ(response.decision().effect(), v1::EFFECT_DENY);

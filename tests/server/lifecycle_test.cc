@@ -227,6 +227,12 @@ TEST_F(LifecycleTest, DecisionLogHasOneLinePerDecisionAndNoSecrets) {
     r = AllowedCheck();
     r.mutable_chain()->add_scopes(kSecretScope);
     requests.push_back(r);
+    r = AllowedCheck();
+    r.set_tool_id("hr.get_employee");  // DENY MISSING_SCOPE hr:read
+    requests.push_back(r);
+    r = AllowedCheck();
+    r.mutable_chain()->set_user_id("mallory@acme.example");  // DENY RULE
+    requests.push_back(r);
     v1::CheckRequest service;
     service.mutable_chain()->set_service_id("import-worker");
     service.set_tool_id("crm.import_contacts");
@@ -294,6 +300,7 @@ TEST_F(LifecycleTest, DecisionLogHasOneLinePerDecisionAndNoSecrets) {
 
   std::set<std::string> logged_ids;
   int filter_lines = 0;
+  bool logged_rule = false, logged_missing_scope = false;
   for (const std::string& line : lines) {
     nlohmann::json json = nlohmann::json::parse(line, nullptr,
                                                 /*allow_exceptions=*/false);
@@ -343,12 +350,29 @@ TEST_F(LifecycleTest, DecisionLogHasOneLinePerDecisionAndNoSecrets) {
         << line;
     EXPECT_EQ(json["effect"], std::string(EffectName(want.decision.effect())))
         << line;
-    std::vector<std::string> codes,
-        redact(want.decision.redact().begin(), want.decision.redact().end());
+    std::vector<std::string> redact(want.decision.redact().begin(),
+                                    want.decision.redact().end());
+    // Every reason with its link, code, rule id and missing scopes.
+    nlohmann::json reasons = nlohmann::json::array();
     for (const v1::Reason& reason : want.decision.reasons()) {
-      codes.emplace_back(ReasonCodeName(reason.code()));
+      nlohmann::json one = {{"link", std::string(LinkName(reason.link()))},
+                            {"code", std::string(ReasonCodeName(reason.code()))}};
+      if (!reason.rule_id().empty()) one["rule_id"] = reason.rule_id();
+      if (reason.missing_scopes_size() > 0) {
+        one["missing_scopes"] = std::vector<std::string>(
+            reason.missing_scopes().begin(), reason.missing_scopes().end());
+      }
+      reasons.push_back(std::move(one));
     }
-    EXPECT_EQ(json["reasons"], nlohmann::json(codes)) << line;
+    EXPECT_EQ(json["reasons"], reasons) << line;
+    for (const nlohmann::json& reason : json["reasons"]) {
+      if (reason["code"] == "RULE") {
+        logged_rule = reason.value("rule_id", "") == "suspended-users";
+      }
+      if (reason["code"] == "MISSING_SCOPE") {
+        logged_missing_scope = reason.contains("missing_scopes");
+      }
+    }
     EXPECT_EQ(json["redact"], nlohmann::json(redact)) << line;
     const v1::IdentityChain& chain = want.request.chain();
     if (!chain.service_id().empty()) {
@@ -360,12 +384,16 @@ TEST_F(LifecycleTest, DecisionLogHasOneLinePerDecisionAndNoSecrets) {
     }
   }
   EXPECT_EQ(filter_lines, 1);
+  EXPECT_TRUE(logged_rule) << "a RULE reason is logged with its rule id";
+  EXPECT_TRUE(logged_missing_scope)
+      << "a MISSING_SCOPE reason is logged with the missing scopes";
   for (const auto& [id, want] : expected) {
     EXPECT_EQ(logged_ids.count(id), 1u) << "decision " << id << " not logged";
   }
 
-  // No secrets: no key or certificate material, no scopes, amr or asserted
-  // roles.
+  // No secrets: no key or certificate material, no granted scopes, amr or
+  // asserted roles (a reason's missing scopes are the policy's, and by
+  // definition not granted).
   std::vector<std::string> secrets = {
       "BEGIN",     "PRIVATE KEY",    "CERTIFICATE", kSecretScope,
       kSecretRole, "hr:salary:read", "\"amr\"",     "\"scopes\""};

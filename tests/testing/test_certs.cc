@@ -296,11 +296,14 @@ absl::StatusOr<KeyAndCert> TestCa::Issue(const IssueOptions& options) const {
   X509* c = cert->get();
   X509* issuer = impl_->cert.get();
   std::vector<std::pair<int, const char*>> extensions = {
-      {NID_basic_constraints, "critical,CA:FALSE"},
-      {NID_key_usage, "critical,digitalSignature"},
+      {NID_basic_constraints,
+       options.ca ? "critical,CA:TRUE" : "critical,CA:FALSE"},
       {NID_subject_key_identifier, "hash"},
       {NID_authority_key_identifier, "keyid:always"},
   };
+  if (!options.key_usage.empty()) {
+    extensions.push_back({NID_key_usage, options.key_usage.c_str()});
+  }
   if (options.server && options.client) {
     extensions.push_back({NID_ext_key_usage, "serverAuth,clientAuth"});
   } else if (options.server) {

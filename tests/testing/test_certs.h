@@ -22,8 +22,15 @@ struct KeyAndCert {
 
 // What an issued (leaf) certificate says. Every certificate gets an EC P-256
 // key, a random 128-bit serial, SHA-256 signature, subject/authority key
-// identifiers, basicConstraints CA:FALSE and keyUsage digitalSignature.
+// identifiers, basicConstraints CA:FALSE (unless `ca`) and keyUsage
+// digitalSignature (unless `key_usage` says otherwise).
 struct IssueOptions {
+  // Tests of certificates that must be refused as callers:
+  // basicConstraints critical CA:TRUE instead of CA:FALSE.
+  bool ca = false;
+  // The keyUsage extension in OpenSSL's config syntax
+  // ("critical,keyEncipherment"); empty: no keyUsage extension at all.
+  std::string key_usage = "critical,digitalSignature";
   // The subject's CN. May be empty (then the subject is empty).
   std::string common_name;
   // subjectAltName entries, in this order: DNS names, URIs
