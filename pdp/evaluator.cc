@@ -140,8 +140,7 @@ Resolved Resolve(const Snapshot& s, const Chain& chain,
     unknown_agent |= r.agents.back() < 0;
   }
   r.strength = StrengthFromAmr(chain.amr);
-  r.autonomous =
-      chain.autonomous || (r.client >= 0 && !s.clients()[r.client].interactive);
+  r.autonomous = IsAutonomous(s, chain);
   r.unknown_link = r.client < 0 || !r.user.known || unknown_agent;
   return r;
 }
@@ -388,6 +387,12 @@ absl::Status ValidateRequest(const Request& request) {
 }
 
 }  // namespace
+
+bool IsAutonomous(const Snapshot& s, const Chain& chain) {
+  if (!chain.service_id.empty() || chain.autonomous) return true;
+  const int client = s.FindClient(chain.client_id);
+  return client >= 0 && !s.clients()[client].interactive;
+}
 
 absl::Status ValidateChain(const Chain& chain) {
   if (!chain.service_id.empty()) {

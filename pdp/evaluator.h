@@ -33,6 +33,11 @@ absl::Status ValidateChain(const Chain& chain);
 // if its server accepts the audience of every token of the chain
 // (TOKEN_AUDIENCE_MISMATCH; FilterTools hides the others).
 
+// Whether the chain counts as autonomous (no human in the loop): a service
+// chain, a chain through a client registered `interactive: false`, or one
+// whose caller says so.
+bool IsAutonomous(const Snapshot& snapshot, const Chain& chain);
+
 // Decides whether the chain may call (or see) the tool.
 // Returns InvalidArgument for a malformed chain or an empty tool id.
 absl::StatusOr<Decision> Check(const Snapshot& snapshot, const Request& request,

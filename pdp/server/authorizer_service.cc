@@ -42,22 +42,24 @@ int64_t MicrosSince(absl::Time start) {
 }
 
 // A log record of the chain and tool of a request; the decision fills the rest.
-DecisionRecord RecordOf(const Chain& chain, absl::string_view caller,
-                        absl::Time start) {
+DecisionRecord RecordOf(const Snapshot& snapshot, const Chain& chain,
+                        absl::string_view caller, absl::Time start) {
   DecisionRecord record;
   record.time = start;
   record.caller = std::string(caller);
   record.user_id = chain.user_id;
   record.client_id = chain.client_id;
   record.agent_id = chain.agent_id;
+  record.delegated_agents = chain.delegated_agents;
   record.service_id = chain.service_id;
-  record.autonomous = chain.autonomous || !chain.service_id.empty();
+  record.autonomous = IsAutonomous(snapshot, chain);
   return record;
 }
 
-DecisionRecord CheckRecord(const Request& request, const v1::Decision& decision,
+DecisionRecord CheckRecord(const Snapshot& snapshot, const Request& request,
+                           const v1::Decision& decision,
                            absl::string_view caller, absl::Time start) {
-  DecisionRecord record = RecordOf(request.chain, caller, start);
+  DecisionRecord record = RecordOf(snapshot, request.chain, caller, start);
   record.decision_id = decision.decision_id();
   record.tool = request.tool_id;
   record.action = request.action == Action::kSee ? "see" : "call";
@@ -159,7 +161,7 @@ grpc::Status AuthorizerService::DoCheck(grpc::CallbackServerContext& context,
   ToProto(*snapshot, *decision, out);
   out->set_decision_id(NextDecisionId());
   if (log_ != nullptr) {
-    DecisionRecord record = CheckRecord(req, *out, caller->identity, start);
+    DecisionRecord record = CheckRecord(*snapshot, req, *out, caller->identity, start);
     record.latency_us = MicrosSince(start);
     log_->Append(std::move(record));
   }
@@ -214,7 +216,7 @@ grpc::Status AuthorizerService::DoBatchCheck(
   if (log_ != nullptr) {
     const int64_t latency = MicrosSince(start);
     for (int i = 0; i < response.decisions_size(); ++i) {
-      DecisionRecord record = CheckRecord(requests[i], response.decisions(i),
+      DecisionRecord record = CheckRecord(*snapshot, requests[i], response.decisions(i),
                                           caller->identity, start);
       record.latency_us = latency;
       log_->Append(std::move(record));
@@ -251,7 +253,7 @@ grpc::Status AuthorizerService::DoFilterTools(
   if (!visible.ok()) return ToGrpcStatus(visible.status());
   ToProto(*snapshot, *visible, &response);
   if (log_ != nullptr) {
-    DecisionRecord record = RecordOf(chain, caller->identity, start);
+    DecisionRecord record = RecordOf(*snapshot, chain, caller->identity, start);
     record.decision_id = NextDecisionId();
     record.server = request.server_id();
     record.action = "filter";

@@ -46,6 +46,11 @@ class LineFormatter {
     OptionalString(R"("user":)", r.user_id);
     OptionalString(R"("client":)", r.client_id);
     OptionalString(R"("agent":)", r.agent_id);
+    if (!r.delegated_agents.empty()) {
+      out_ += R"("delegated_agents":)";
+      Strings(r.delegated_agents);
+      out_ += ',';
+    }
     OptionalString(R"("service":)", r.service_id);
     out_ += r.autonomous ? R"("autonomous":true})" : R"("autonomous":false})";
     if (!r.tool.empty()) {

@@ -45,7 +45,10 @@ struct DecisionRecord {
   std::string user_id;
   std::string client_id;
   std::string agent_id;
+  // The agents agent_id acts for (a delegation's nested act claims).
+  std::vector<std::string> delegated_agents;
   std::string service_id;
+  // As decided: a service, a non-interactive client or the caller's word.
   bool autonomous = false;
   // "call" and "see": the tool id. "filter": empty.
   std::string tool;

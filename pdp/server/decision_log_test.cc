@@ -89,6 +89,14 @@ TEST(FormatLineTest, CheckRecordHasEveryFieldInOrder) {
   EXPECT_EQ(line.find('\n'), std::string::npos);
 }
 
+TEST(FormatLineTest, ADelegationNamesEveryAgent) {
+  DecisionRecord r = CheckRecord("d-9");
+  r.delegated_agents = {"planner", "payroll-assistant"};
+  EXPECT_THAT(DecisionLog::FormatLine(r),
+              HasSubstr(R"("agent":"coder","delegated_agents":)"
+                        R"(["planner","payroll-assistant"],"autonomous":true})"));
+}
+
 TEST(FormatLineTest, ServiceChainOmitsEmptyIds) {
   DecisionRecord r;
   r.decision_id = "d-2";
