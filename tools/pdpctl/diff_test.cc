@@ -37,6 +37,25 @@ std::string TempDir(const std::string& name) {
   return dir;
 }
 
+// A copy of testdata/policy, in a temporary directory `name`, whose
+// identities.yaml has `from` replaced by `to`.
+std::string EditedPolicy(const std::string& name, const std::string& from,
+                         const std::string& to) {
+  const std::string dir = TempDir(name);
+  std::filesystem::copy(absl::StrCat(kOld, "/tools.yaml"), dir);
+  std::filesystem::copy(absl::StrCat(kOld, "/deny.yaml"), dir);
+  std::ifstream in(absl::StrCat(kOld, "/identities.yaml"));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string identities = text.str();
+  EXPECT_NE(identities.find(from), std::string::npos) << from;
+  if (identities.find(from) != std::string::npos) {
+    identities.replace(identities.find(from), from.size(), to);
+  }
+  std::ofstream(absl::StrCat(dir, "/identities.yaml")) << identities;
+  return dir;
+}
+
 TEST(DiffCommandTest, PrintsGroupedChangesAndSummary) {
   Result r = RunPdpctl({"diff", kOld, kNew});
   EXPECT_EQ(r.code, 0) << r.err;
@@ -137,19 +156,10 @@ TEST(DiffCommandTest, UsageErrors) {
 
 TEST(DiffPoliciesTest, RedactionChangesAreClassified) {
   // Taking pii from the sales-assistant agent makes its calls redact more.
-  const std::string dir = TempDir("more_redaction");
-  std::filesystem::copy(absl::StrCat(kOld, "/tools.yaml"), dir);
-  std::filesystem::copy(absl::StrCat(kOld, "/deny.yaml"), dir);
-  std::ifstream in(absl::StrCat(kOld, "/identities.yaml"));
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string identities = text.str();
-  const std::string from =
-      "    tools: [\"crm.*\", \"calendar.*\", \"email.*\"]\n    data: [pii]\n";
-  ASSERT_NE(identities.find(from), std::string::npos);
-  identities.replace(identities.find(from), from.size(),
-                     "    tools: [\"crm.*\", \"calendar.*\", \"email.*\"]\n");
-  std::ofstream(absl::StrCat(dir, "/identities.yaml")) << identities;
+  const std::string agent =
+      "    tools: [\"crm.*\", \"calendar.*\", \"email.*\"]\n";
+  const std::string dir =
+      EditedPolicy("more_redaction", agent + "    data: [pii]\n", agent);
 
   auto old_policy = pdp::Compiler::CompileDirectory(kOld);
   auto new_policy = pdp::Compiler::CompileDirectory(dir);
@@ -172,18 +182,9 @@ TEST(DiffPoliciesTest, RedactionChangesAreClassified) {
 // narrowing); the reverse lifts approvals and autonomy bans (a widening
 // that --fail-on-widen must catch).
 TEST(DiffPoliciesTest, AClientsInteractivityIsAChange) {
-  const std::string dir = TempDir("non_interactive");
-  std::filesystem::copy(absl::StrCat(kOld, "/tools.yaml"), dir);
-  std::filesystem::copy(absl::StrCat(kOld, "/deny.yaml"), dir);
-  std::ifstream in(absl::StrCat(kOld, "/identities.yaml"));
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string identities = text.str();
-  const std::string from = "  - id: internal-app\n    trust: internal\n";
-  ASSERT_NE(identities.find(from), std::string::npos);
-  identities.replace(identities.find(from), from.size(),
-                     from + "    interactive: false\n");
-  std::ofstream(absl::StrCat(dir, "/identities.yaml")) << identities;
+  const std::string client = "  - id: internal-app\n    trust: internal\n";
+  const std::string dir = EditedPolicy("non_interactive", client,
+                                       client + "    interactive: false\n");
 
   auto old_policy = pdp::Compiler::CompileDirectory(kOld);
   auto new_policy = pdp::Compiler::CompileDirectory(dir);
