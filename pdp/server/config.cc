@@ -30,6 +30,7 @@ constexpr PermissionWord kPermissions[] = {
     {Permission::kDirectory, "directory"},
     {Permission::kAssertRoles, "assert_roles"},
     {Permission::kReadBundles, "read_bundles"},
+    {Permission::kExplain, "explain"},
 };
 
 // Reads one config file, collecting every error as "file:line: sentence".
@@ -159,7 +160,7 @@ void ConfigReader::Callers(const YAML::Node& node, ServerConfig* config) {
               absl::StrCat("has \"", word,
                            "\", which is not a permission; expected: check, "
                            "filter, admin, directory, assert_roles, "
-                           "read_bundles"));
+                           "read_bundles, explain"));
         continue;
       }
       grant.permissions.push_back(it->permission);

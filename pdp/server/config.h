@@ -14,6 +14,8 @@ namespace pdp::server {
 // What a caller may do. Each RPC needs one; asserting user roles needs
 // kAssertRoles on top of kCheck or kFilter. kReadBundles allows only
 // PolicyAdmin.GetBundle: what replicas grant each other to bootstrap.
+// kExplain allows only PolicyAdmin.Explain, which returns full decisions:
+// kAdmin does not include it (CI pushes policy but cannot read decisions).
 enum class Permission {
   kCheck,
   kFilter,
@@ -21,9 +23,11 @@ enum class Permission {
   kDirectory,
   kAssertRoles,
   kReadBundles,
+  kExplain,
 };
 
-// "check", "filter", "admin", "directory", "assert_roles", "read_bundles".
+// "check", "filter", "admin", "directory", "assert_roles", "read_bundles",
+// "explain".
 absl::string_view PermissionName(Permission permission);
 
 // The permissions of the callers whose identity matches `identity`, a SPIFFE

@@ -141,6 +141,26 @@ TEST(ConfigTest, BadAllowlistIsRefused) {
   EXPECT_THAT(ValidateServerConfig(config).message(), HasSubstr("10.0.0.0/33"));
 }
 
+TEST(ConfigTest, ExplainIsItsOwnPermission) {
+  absl::StatusOr<ServerConfig> config = ParseServerConfig("server.yaml", R"(
+callers:
+  - identity: spiffe://acme.example/operator
+    permissions: [explain]
+  - identity: spiffe://acme.example/ci
+    permissions: [admin]
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->callers[0].permissions, ElementsAre(Permission::kExplain));
+  EXPECT_THAT(config->callers[1].permissions, ElementsAre(Permission::kAdmin));
+  EXPECT_EQ(PermissionName(Permission::kExplain), "explain");
+  absl::StatusOr<ServerConfig> bad = ParseServerConfig("server.yaml", R"(
+callers:
+  - identity: spiffe://acme.example/ci
+    permissions: [explains]
+)");
+  EXPECT_THAT(bad.status().message(), HasSubstr("read_bundles, explain"));
+}
+
 TEST(ConfigTest, BootstrapPeersAndReadBundles) {
   absl::StatusOr<ServerConfig> config = ParseServerConfig("server.yaml", R"(
 store:

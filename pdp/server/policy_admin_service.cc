@@ -97,7 +97,7 @@ grpc::ServerUnaryReactor* PolicyAdminService::Explain(
     grpc::CallbackServerContext* context, const v1::ExplainRequest* request,
     v1::ExplainResponse* response) {
   return ServeUnary(
-      context, auth_, Permission::kAdmin,
+      context, auth_, Permission::kExplain,
       [&](const CallerAuth::Caller& caller) -> absl::Status {
         std::shared_ptr<const Snapshot> snapshot = policy_.Get();
         if (snapshot == nullptr) {

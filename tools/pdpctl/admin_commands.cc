@@ -1023,7 +1023,7 @@ int RunRemoteExplain(const Args& args, const pdp::Request& request,
   if (!args.Has("explain")) {
     return UsageError("check",
                       "--server is for --explain (a server explains to "
-                      "`admin` callers; pdpctl check decides offline)",
+                      "callers granted `explain`; pdpctl check decides offline)",
                       err);
   }
   Connection connection;
