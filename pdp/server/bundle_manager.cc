@@ -1,5 +1,7 @@
 #include "pdp/server/bundle_manager.h"
 
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "pdp/compiler.h"
@@ -50,10 +52,27 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> BundleManager::LoadActive() {
       store_.GetActive();
   if (!active.ok()) return Step("store", active.status());
   if (!active->has_value()) return nullptr;
-  absl::StatusOr<v1::SignedBundle> stored = store_.GetBundle((*active)->version);
-  if (!stored.ok()) return Step("store", stored.status());
+  const uint64_t version = (*active)->version;
+  const std::string what =
+      absl::StrCat("the stored active bundle v", version);
+  absl::StatusOr<v1::SignedBundle> stored = store_.GetBundle(version);
+  if (!stored.ok()) {
+    return absl::Status(
+        stored.status().code(),
+        absl::StrCat(what, " cannot be read: ", stored.status().message()));
+  }
   auto opened = Open(*stored);
-  if (!opened.ok()) return opened.status();
+  if (!opened.ok()) {
+    absl::string_view message = opened.status().message();
+    std::string sentence = absl::StrCat(what, " cannot be served: ", message);
+    for (absl::string_view step : {"verify", "parse", "compile"}) {
+      if (absl::ConsumePrefix(&message, absl::StrCat(step, ": "))) {
+        sentence = absl::StrCat(what, " does not ", step, ": ", message);
+        break;
+      }
+    }
+    return absl::Status(opened.status().code(), sentence);
+  }
   return opened->second;
 }
 

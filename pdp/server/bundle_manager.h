@@ -37,6 +37,10 @@ class BundleManager {
 
   // The store's active bundle, verified and compiled, for the server to
   // serve at start; nullptr when the store has none. Does not activate.
+  // Returns the error of a stored active bundle that cannot be served,
+  // e.g. PermissionDenied "the stored active bundle v2 does not verify:
+  // ..." (its key is no longer trusted), InvalidArgument "... does not
+  // compile: ...", or the store's error (DataLoss, Unavailable).
   absl::StatusOr<std::shared_ptr<const Snapshot>> LoadActive();
 
   // PermissionDenied (verify), InvalidArgument (parse, compile),

@@ -58,6 +58,9 @@ struct ServerConfig {
   // reports NOT_SERVING and answers UNAVAILABLE.
   std::string policy;
   // Serve `policy` even when the store has an active bundle (development).
+  // Without it, a store whose active bundle cannot be served (it no longer
+  // verifies or compiles) fails closed: NOT_SERVING, decisions UNAVAILABLE;
+  // `policy` never replaces it.
   bool policy_overrides_store = false;
 
   struct Store {

@@ -48,6 +48,9 @@ grpc::ServerUnaryReactor* PolicyAdminService::GetStatus(
       response->set_activated_unix_micros((*active)->activated_unix_micros);
     }
     response->set_serving(snapshot != nullptr);
+    if (snapshot == nullptr) {
+      response->set_not_serving_reason(policy_.UnavailableReason());
+    }
     if (snapshot != nullptr) {
       response->set_policy_version(snapshot->version());
       response->set_tools(static_cast<int32_t>(snapshot->tools().size()));
@@ -101,9 +104,14 @@ grpc::ServerUnaryReactor* PolicyAdminService::Explain(
       [&](const CallerAuth::Caller& caller) -> absl::Status {
         std::shared_ptr<const Snapshot> snapshot = policy_.Get();
         if (snapshot == nullptr) {
+          const std::string reason = policy_.UnavailableReason();
           return absl::UnavailableError(
-              "no policy is active on this server; it decides nothing until "
-              "one is");
+              reason.empty()
+                  ? "no policy is active on this server; it decides nothing "
+                    "until one is"
+                  : absl::StrCat(reason,
+                                 "; this server decides nothing until a push "
+                                 "or an Activate repairs it"));
         }
         Request check = FromProto(request->check(),
                                   caller.Has(Permission::kAssertRoles));

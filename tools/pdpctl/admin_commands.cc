@@ -518,7 +518,10 @@ int RunStatus(const Args& args, std::ostream& out, std::ostream& err) {
     out << ProtoJson(response) << "\n";
     return kExitOk;
   }
-  if (!response.serving()) {
+  if (!response.serving() && !response.not_serving_reason().empty()) {
+    out << server << ": NOT SERVING (" << response.not_serving_reason()
+        << "; push a bundle or roll back to a stored version)\n";
+  } else if (!response.serving()) {
     out << server << ": NOT SERVING (no active policy; push a bundle)\n";
   } else if (response.has_active()) {
     const v1::BundleInfo& active = response.active();
