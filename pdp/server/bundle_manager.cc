@@ -86,11 +86,56 @@ absl::StatusOr<BundleManager::Active> BundleManager::Push(
   absl::StatusOr<std::optional<cache::Store::ActiveBundle>> active =
       store_.GetActive();
   if (!active.ok()) return Step("store", active.status());
-  if (active->has_value() && version <= (*active)->version) {
+  const uint64_t active_version =
+      active->has_value() ? (*active)->version : 0;
+  if (active->has_value() && version <= active_version) {
+    absl::StatusOr<v1::SignedBundle> stored = store_.GetBundle(version);
+    if (!stored.ok() && stored.status().code() != absl::StatusCode::kNotFound) {
+      return Step("store", stored.status());
+    }
+    const bool same_bytes = stored.ok() &&
+                            stored->bundle() == signed_bundle.bundle() &&
+                            stored->signature() == signed_bundle.signature();
+    if (same_bytes && version == active_version) {
+      // A retry of the push that made this version active (its answer was
+      // lost): the same result again, nothing written.
+      absl::StatusOr<v1::BundleInfo> info = InfoOf(version);
+      if (!info.ok()) return info.status();
+      Active result;
+      result.info = *std::move(info);
+      result.activated_unix_micros = (*active)->activated_unix_micros;
+      result.already_active = true;
+      activate_(std::move(opened->second));
+      return result;
+    }
+    if (same_bytes) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "version: bundle version ", version,
+          " is already stored but not active (the active version is ",
+          active_version,
+          "); a push never activates an older version: use Activate to "
+          "roll back to it"));
+    }
     return absl::FailedPreconditionError(absl::StrCat(
         "version: bundle version ", version,
-        " is not greater than the active version ", (*active)->version,
+        " is not greater than the active version ", active_version,
+        stored.ok() ? " (and a different bundle is stored as that version)"
+                    : "",
         "; use Activate to roll back to a stored version"));
+  }
+  if (absl::StatusOr<v1::SignedBundle> stored = store_.GetBundle(version);
+      stored.ok()) {
+    // Stored, above the active version: an operator rolled back from it.
+    const bool same_bytes = stored->bundle() == signed_bundle.bundle() &&
+                            stored->signature() == signed_bundle.signature();
+    return absl::AlreadyExistsError(absl::StrCat(
+        "version: bundle version ", version, " is already stored",
+        same_bytes ? " with these same bytes" : " as a different bundle",
+        " and was rolled back from (the active version is ", active_version,
+        "); a push does not undo a rollback: use Activate to make it active "
+        "again"));
+  } else if (stored.status().code() != absl::StatusCode::kNotFound) {
+    return Step("store", stored.status());
   }
   Active result;
   *result.info.mutable_metadata() = opened->first.metadata();

@@ -24,9 +24,12 @@ grpc::ServerUnaryReactor* PolicyAdminService::PushBundle(
     }
     std::cerr << "pdp-server: push by " << caller.identity
               << ": version " << active->info.metadata().version()
-              << " is active\n";
+              << (active->already_active
+                      ? " was already active (the same signed bytes)\n"
+                      : " is active\n");
     *response->mutable_active() = active->info;
     response->set_activated_unix_micros(active->activated_unix_micros);
+    response->set_already_active(active->already_active);
     return absl::OkStatus();
   });
 }

@@ -473,7 +473,11 @@ int RunPush(const Args& args, std::ostream& out, std::ostream& err) {
       grpc::Status status = stub->PushBundle(&context, request, &response);
       if (status.ok()) {
         out << replica.Label() << ": active v"
-            << response.active().metadata().version() << "\n";
+            << response.active().metadata().version()
+            << (response.already_active()
+                    ? " (already active: these same signed bytes)"
+                    : "")
+            << "\n";
       } else {
         ++failed;
         out << replica.Label() << ": FAILED " << Failure(status) << "\n";
@@ -1117,7 +1121,10 @@ std::vector<Command> AdminCommands() {
               "--no-resolve dials every --server as given.\n"
               "A server verifies the signature, checks that the version is\n"
               "above its active one, compiles, stores and activates it.\n"
-              "Prints one line per replica, \"ADDR: active vN\" or\n"
+              "Pushing the bundle a replica already has active (a retry\n"
+              "after a lost answer) succeeds there and changes nothing.\n"
+              "Prints one line per replica, \"ADDR: active vN\" (followed\n"
+              "by \" (already active: these same signed bytes)\" on a retry) or\n"
               "\"ADDR: FAILED CODE: message\", where ADDR is the --server,\n"
               "followed by \" (ADDRESS:PORT)\" for an address its name\n"
               "resolved to; exits 0 only if every replica accepted the\n"
