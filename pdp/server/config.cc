@@ -99,6 +99,14 @@ class ConfigReader {
     };
   }
 
+  Handler Bytes(std::string key, int64_t* out) {
+    return [this, key, out](const YAML::Node& n) {
+      if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), out) || *out <= 0) {
+        Error(n, key, "must be a positive whole number of bytes");
+      }
+    };
+  }
+
   Handler NonNegativeInt(std::string key, int* out) {
     return [this, key, out](const YAML::Node& n) {
       if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), out) || *out < 0) {
@@ -219,6 +227,8 @@ void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
               {{"settings", String("tokens.settings", &c->tokens.settings)},
                {"cache_entries",
                 Int("tokens.cache_entries", &c->tokens.cache_entries)},
+               {"cache_bytes",
+                Bytes("tokens.cache_bytes", &c->tokens.cache_bytes)},
                {"reload_interval_seconds",
                 Int("tokens.reload_interval_seconds",
                     &c->tokens.reload_interval_seconds)}});

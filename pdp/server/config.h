@@ -98,8 +98,11 @@ struct ServerConfig {
     // JWK set file changes. Empty: no issuer is trusted, every token is
     // refused (ISSUER_UNTRUSTED).
     std::string settings;
-    // Verified tokens kept, keyed by hash; about twice a token's size each.
+    // Verified tokens kept, keyed by hash.
     int cache_entries = 20000;
+    // Most bytes those cached tokens take: each costs its own size plus its
+    // claims and a fixed overhead (docs/operations.md).
+    int64_t cache_bytes = int64_t{32} << 20;
     // How often the settings and JWK set files are checked for changes.
     int reload_interval_seconds = 10;
   } tokens;
