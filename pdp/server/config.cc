@@ -217,7 +217,9 @@ void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
           Map(n, "store",
               {{"path", String("store.path", &c->store.path)},
                {"user_cache_entries", Int("store.user_cache_entries",
-                                          &c->store.user_cache_entries)}});
+                                          &c->store.user_cache_entries)},
+               {"user_cache_bytes", Bytes("store.user_cache_bytes",
+                                          &c->store.user_cache_bytes)}});
         }},
        {"trusted_keys", [this, c](const YAML::Node& n) { TrustedKeys(n, c); }},
        {"bootstrap_peers", Strings("bootstrap_peers", &c->bootstrap_peers)},
@@ -427,6 +429,11 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
       config.limits.max_directory_users <= 0 ||
       config.store.user_cache_entries <= 0) {
     errors.push_back("\"limits\" must all be positive");
+  }
+  if (config.store.user_cache_bytes <= 0 || config.tokens.cache_bytes <= 0) {
+    errors.push_back(
+        "\"store.user_cache_bytes\" and \"tokens.cache_bytes\" must be "
+        "positive");
   }
   if (config.tokens.cache_entries <= 0 ||
       config.tokens.reload_interval_seconds <= 0) {

@@ -67,8 +67,12 @@ struct ServerConfig {
     // The RocksDB directory of bundles and users; empty runs without one
     // (no PolicyAdmin pushes, no Directory).
     std::string path;
-    // Directory users kept in memory in front of RocksDB.
+    // Directory users (and tombstones) kept in memory in front of RocksDB.
     int user_cache_entries = 100000;
+    // Most bytes those cached entries take (docs/operations.md gives the
+    // measured cost of an entry). Ids the directory does not hold are
+    // never cached.
+    int64_t user_cache_bytes = int64_t{64} << 20;
   } store;
 
   // Public keys trusted to sign bundles.

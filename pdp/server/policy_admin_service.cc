@@ -60,7 +60,7 @@ grpc::ServerUnaryReactor* PolicyAdminService::GetStatus(
       response->set_roles(static_cast<int32_t>(snapshot->roles().size()));
       response->set_bundle_users(static_cast<int32_t>(snapshot->users().size()));
     }
-    response->set_directory_users(store_.EstimateUserCount());
+    response->set_directory_users(store_.UserCount());
     response->set_dropped_decisions(dropped_decisions_());
     return absl::OkStatus();
   });

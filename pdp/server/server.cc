@@ -80,6 +80,8 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
     if (!keys.ok()) return keys.status();
     cache::UserDirectoryOptions directory_options;
     directory_options.capacity = config.store.user_cache_entries;
+    directory_options.max_bytes =
+        static_cast<size_t>(config.store.user_cache_bytes);
     server->directory_ = std::make_unique<cache::UserDirectory>(
         *server->store_, directory_options);
     server->user_source_ =

@@ -882,8 +882,10 @@ int UsersGet(const Args& args, const Connection& connection,
   v1::User user;
   grpc::Status status = stub->GetUser(&context, request, &user);
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-    err << "pdpctl users get: " << server << ": user \"" << request.user_id()
-        << "\" is not in the directory\n";
+    // The server says whether the user was never there or was deleted (a
+    // tombstone: unknown to checks even if the policy lists them).
+    err << "pdpctl users get: " << server << ": " << status.error_message()
+        << "\n";
     return kExitFailed;
   }
   if (!status.ok()) return RpcFailed("users get", server, status, err);
@@ -1196,9 +1198,11 @@ std::vector<Command> AdminCommands() {
               "is checked first: every bad line is reported as FILE:LINE and\n"
               "then nothing is sent (exit 1). Prints the count imported.\n"
               "get ID: prints the user's roles and attributes (exit 1 if the\n"
-              "user is not in the directory).\n"
-              "delete ID...: removes users from the directory; prints how\n"
-              "many were there.\n\n",
+              "user is not in the directory, or was deleted from it).\n"
+              "delete ID...: removes users from the directory, leaving a\n"
+              "tombstone for each ID: the user is unknown to every check,\n"
+              "even if the policy lists them, until imported again. Prints\n"
+              "how many were there.\n\n",
               kTlsHelp),
           users_flags,
           RunUsers,
