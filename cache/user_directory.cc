@@ -47,19 +47,20 @@ UserDirectory::Shard& UserDirectory::ShardFor(absl::string_view id) const {
   return shards_[h % num_shards_];
 }
 
-UserDirectory::Entry UserDirectory::Lookup(absl::string_view id) const {
+absl::StatusOr<UserDirectory::Entry> UserDirectory::TryLookup(
+    absl::string_view id) const {
   Shard& shard = ShardFor(id);
   uint64_t generation;
   {
     absl::ReaderMutexLock lock(&shard.mu);
     auto it = shard.entries.find(id);
     if (it != shard.entries.end()) {
-      return {it->second.user, it->second.deleted};
+      return Entry{it->second.user, it->second.deleted};
     }
     generation = shard.generation;
   }
   absl::StatusOr<Store::UserEntry> stored = store_.LookupUser(id);
-  if (!stored.ok()) return {nullptr, /*deleted=*/true};
+  if (!stored.ok()) return stored.status();
   Entry entry;
   entry.deleted = stored->deleted;
   if (stored->user.has_value()) {

@@ -68,10 +68,18 @@ class UserDirectory {
   UserDirectory& operator=(const UserDirectory&) = delete;
 
   // The user or tombstone `id` holds; neither when it holds nothing.
-  // Fails closed: when the Store cannot be read (I/O error, DataLoss), the
-  // id is reported deleted (not cached), which denies with USER_UNKNOWN
-  // rather than granting anything, whatever the policy lists.
-  Entry Lookup(absl::string_view id) const;
+  // Returns the Store's error (Unavailable, DataLoss) when it cannot be
+  // read; nothing is cached then.
+  absl::StatusOr<Entry> TryLookup(absl::string_view id) const;
+
+  // TryLookup() for checks, failing closed: when the Store cannot be read,
+  // the id is reported deleted, which denies with USER_UNKNOWN rather than
+  // granting anything, whatever the policy lists.
+  Entry Lookup(absl::string_view id) const {
+    absl::StatusOr<Entry> entry = TryLookup(id);
+    if (!entry.ok()) return {nullptr, /*deleted=*/true};
+    return *std::move(entry);
+  }
 
   // Lookup(id).user: nullptr when the id holds no user.
   std::shared_ptr<const v1::User> Find(absl::string_view id) const {

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 
 namespace pdp::cache {
 namespace {
@@ -22,10 +23,41 @@ class UserDirectoryTest : public ::testing::Test {
     const std::string path =
         absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/",
                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path_ = path;
+    Reopen();
+  }
+
+  void Reopen() {
+    store_.reset();
     absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open({path, /*sync_writes=*/false});
+        Store::Open({path_, /*sync_writes=*/false});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+  }
+
+  // Writes `value` under users/`id`, bypassing the Store (closed meanwhile).
+  void WriteRawUser(const std::string& id, const std::string& value) {
+    store_.reset();
+    std::vector<std::string> names;
+    ASSERT_TRUE(
+        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path_, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name : names) {
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path_, descriptors,
+                                  &handles, &db)
+                    .ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "users") {
+        EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], id, value).ok());
+      }
+    }
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+    Reopen();
   }
 
   static v1::User MakeUser(absl::string_view id, absl::string_view role) {
@@ -35,6 +67,7 @@ class UserDirectoryTest : public ::testing::Test {
     return user;
   }
 
+  std::string path_;
   std::unique_ptr<Store> store_;
 };
 
@@ -188,6 +221,20 @@ TEST_F(UserDirectoryTest, DeleteLeavesATombstoneThatLookupReportsUntilUpsert) {
   EXPECT_FALSE(back.deleted);
   ASSERT_NE(back.user, nullptr);
   EXPECT_EQ(back.user->roles(0), "ops");
+}
+
+// A stored value that does not parse: TryLookup says DataLoss (GetUser
+// reports it), Lookup fails closed as deleted (USER_UNKNOWN, never the
+// policy's user of that id), and nothing is cached.
+TEST_F(UserDirectoryTest, UnreadableUserFailsClosed) {
+  WriteRawUser("mallory", "\xff\xff\xff");
+  UserDirectory directory(*store_);
+  absl::StatusOr<UserDirectory::Entry> tried = directory.TryLookup("mallory");
+  EXPECT_EQ(tried.status().code(), absl::StatusCode::kDataLoss);
+  UserDirectory::Entry entry = directory.Lookup("mallory");
+  EXPECT_EQ(entry.user, nullptr);
+  EXPECT_TRUE(entry.deleted);
+  EXPECT_EQ(directory.CachedEntries(), 0u);
 }
 
 // Callers choose the ids they look up: 300 distinct unknown ids of 1 MiB

@@ -64,7 +64,10 @@ grpc::ServerUnaryReactor* DirectoryService::GetUser(
     if (request->user_id().empty()) {
       return absl::InvalidArgumentError("user_id is empty");
     }
-    cache::UserDirectory::Entry entry = directory_.Lookup(request->user_id());
+    absl::StatusOr<cache::UserDirectory::Entry> found =
+        directory_.TryLookup(request->user_id());
+    if (!found.ok()) return found.status();
+    const cache::UserDirectory::Entry& entry = *found;
     if (entry.deleted) {
       return absl::NotFoundError(absl::StrCat(
           "user ", Quote(request->user_id()),
