@@ -126,8 +126,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
       rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw),
       absl::StrCat("opening store ", options.path));
   if (!s.ok()) return s;
-  std::unique_ptr<Store> store = absl::WrapUnique(
-      new Store(options, std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  std::unique_ptr<Store> store = absl::WrapUnique(new Store(
+      options, std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
   if (absl::Status counted = store->LoadUserCount(); !counted.ok()) {
     return counted;
   }

@@ -10,14 +10,17 @@ namespace {
 
 // What malloc hands out for a request of `n` bytes (glibc: 8 bytes of
 // header, 16-byte granules, 32 bytes at least).
-size_t MallocBytes(size_t n) { return std::max<size_t>(32, (n + 8 + 15) & ~size_t{15}); }
+size_t MallocBytes(size_t n) {
+  return std::max<size_t>(32, (n + 8 + 15) & ~size_t{15});
+}
 
 }  // namespace
 
 UserDirectory::UserDirectory(Store& store, UserDirectoryOptions options)
     : store_(store),
       shard_capacity_(std::max<size_t>(
-          1, options.capacity / static_cast<size_t>(std::max(1, options.shards)))),
+          1, options.capacity /
+                 static_cast<size_t>(std::max(1, options.shards)))),
       shard_max_bytes_(options.max_bytes /
                        static_cast<size_t>(std::max(1, options.shards))),
       shards_(new Shard[std::max(1, options.shards)]),
@@ -76,7 +79,8 @@ absl::StatusOr<UserDirectory::Entry> UserDirectory::TryLookup(
       shard.entries.clear();
       shard.bytes = 0;
     }
-    if (shard.entries.emplace(std::string(id), Cached{entry.user, entry.deleted, bytes})
+    if (shard.entries
+            .emplace(std::string(id), Cached{entry.user, entry.deleted, bytes})
             .second) {
       shard.bytes += bytes;
     }

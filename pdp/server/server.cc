@@ -101,7 +101,8 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
   // Fail closed: a store whose active bundle no longer verifies or compiles
   // is never replaced by `policy` (an older, perhaps more permissive one)
   // unless the config says so; a push or an Activate repairs it.
-  const bool store_has_active = snapshot != nullptr || !store_unservable.empty();
+  const bool store_has_active =
+      snapshot != nullptr || !store_unservable.empty();
   if (!config.policy.empty() &&
       (!store_has_active || config.policy_overrides_store)) {
     absl::StatusOr<std::shared_ptr<const Snapshot>> compiled =
