@@ -20,6 +20,7 @@ constexpr const char* kCfNames[] = {"default", "bundles", "bundle_info",
                                     "meta", "users"};
 constexpr char kActiveKey[] = "active";
 constexpr size_t kActiveRecordSize = 17;
+constexpr char kUserCountKey[] = "user_count";
 
 // The one place a rocksdb::Status becomes an absl::Status.
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
@@ -125,8 +126,44 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
       rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw),
       absl::StrCat("opening store ", options.path));
   if (!s.ok()) return s;
-  return absl::WrapUnique(
-      new Store(options, std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  std::unique_ptr<Store> store = absl::WrapUnique(new Store(
+      options, std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  if (absl::Status counted = store->LoadUserCount(); !counted.ok()) {
+    return counted;
+  }
+  return store;
+}
+
+absl::Status Store::LoadUserCount() {
+  absl::MutexLock lock(&users_mu_);
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kCfMeta],
+                               kUserCountKey, &value);
+  if (s.ok()) {
+    if (value.size() != 8) {
+      return absl::DataLossError(absl::StrCat("meta/", kUserCountKey,
+                                              ": malformed record of ",
+                                              value.size(), " bytes"));
+    }
+    user_count_ = GetBigEndian64(value.data());
+    return absl::OkStatus();
+  }
+  if (!s.IsNotFound()) {
+    return FromRocks(s, absl::StrCat("reading meta/", kUserCountKey));
+  }
+  // A store from before the count: count once, then keep it.
+  uint64_t count = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handles_[kCfUsers]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!it->value().empty()) ++count;
+  }
+  if (absl::Status status = FromRocks(it->status(), "counting users");
+      !status.ok()) {
+    return status;
+  }
+  rocksdb::WriteBatch batch;
+  return WriteUsers(batch, count, "storing the user count");
 }
 
 Store::Store(const StoreOptions& options, std::unique_ptr<rocksdb::DB> db,
@@ -251,9 +288,48 @@ absl::Status Store::Activate(uint64_t version, int64_t activated_unix_micros,
       absl::StrCat("activating bundle version ", version));
 }
 
+absl::StatusOr<std::vector<bool>> Store::HoldUsers(
+    const std::vector<absl::string_view>& ids) const {
+  std::vector<bool> held(ids.size(), false);
+  if (ids.empty()) return held;
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(ids.size());
+  for (absl::string_view id : ids) keys.emplace_back(id.data(), id.size());
+  std::vector<rocksdb::PinnableSlice> values(ids.size());
+  std::vector<rocksdb::Status> statuses(ids.size());
+  db_->MultiGet(rocksdb::ReadOptions(), handles_[kCfUsers], keys.size(),
+                keys.data(), values.data(), statuses.data());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].ok()) {
+      held[i] = !values[i].empty();
+    } else if (!statuses[i].IsNotFound()) {
+      return FromRocks(statuses[i], absl::StrCat("reading users/", ids[i]));
+    }
+  }
+  return held;
+}
+
+absl::Status Store::WriteUsers(rocksdb::WriteBatch& batch, uint64_t count,
+                               absl::string_view what) {
+  std::string encoded(8, '\0');
+  PutBigEndian64(count, encoded.data());
+  rocksdb::Status s = batch.Put(handles_[kCfMeta], kUserCountKey, encoded);
+  if (s.ok()) {
+    rocksdb::WriteOptions write;
+    write.sync = options_.sync_writes;
+    s = db_->Write(write, &batch);
+  }
+  absl::Status status = FromRocks(s, what);
+  if (status.ok()) user_count_ = count;
+  return status;
+}
+
 absl::Status Store::UpsertUsers(const std::vector<v1::User>& users) {
   rocksdb::WriteBatch batch;
   std::string value;
+  absl::flat_hash_set<absl::string_view> seen;
+  std::vector<absl::string_view> ids;
+  ids.reserve(users.size());
   for (size_t i = 0; i < users.size(); ++i) {
     const v1::User& user = users[i];
     if (user.id().empty()) {
@@ -265,64 +341,75 @@ absl::Status Store::UpsertUsers(const std::vector<v1::User>& users) {
     absl::Status s = FromRocks(batch.Put(handles_[kCfUsers], user.id(), value),
                                "batching users");
     if (!s.ok()) return s;
+    if (seen.insert(user.id()).second) ids.push_back(user.id());
   }
   if (users.empty()) return absl::OkStatus();
-  rocksdb::WriteOptions write;
-  write.sync = options_.sync_writes;
   absl::MutexLock lock(&users_mu_);
-  return FromRocks(db_->Write(write, &batch),
-                   absl::StrCat("storing ", users.size(), " users"));
+  absl::StatusOr<std::vector<bool>> held = HoldUsers(ids);
+  if (!held.ok()) return held.status();
+  uint64_t count = user_count_;
+  for (bool h : *held) count += h ? 0 : 1;
+  return WriteUsers(batch, count,
+                    absl::StrCat("storing ", users.size(), " users"));
 }
 
 absl::StatusOr<int> Store::DeleteUsers(const std::vector<std::string>& ids) {
-  absl::MutexLock lock(&users_mu_);
   rocksdb::WriteBatch batch;
   absl::flat_hash_set<absl::string_view> seen;
-  int existed = 0;
-  std::string value;
+  std::vector<absl::string_view> distinct;
   for (const std::string& id : ids) {
     if (!seen.insert(id).second) continue;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), handles_[kCfUsers], id, &value);
-    if (s.ok()) {
-      ++existed;
-    } else if (!s.IsNotFound()) {
-      return FromRocks(s, absl::StrCat("reading users/", id));
-    }
+    distinct.push_back(id);
+    // The empty value is the tombstone.
     absl::Status status =
-        FromRocks(batch.Delete(handles_[kCfUsers], id), "batching deletes");
+        FromRocks(batch.Put(handles_[kCfUsers], id, rocksdb::Slice()),
+                  "batching deletes");
     if (!status.ok()) return status;
   }
-  if (seen.empty()) return 0;
-  rocksdb::WriteOptions write;
-  write.sync = options_.sync_writes;
-  absl::Status s = FromRocks(db_->Write(write, &batch),
-                             absl::StrCat("deleting ", seen.size(), " users"));
+  if (distinct.empty()) return 0;
+  absl::MutexLock lock(&users_mu_);
+  absl::StatusOr<std::vector<bool>> held = HoldUsers(distinct);
+  if (!held.ok()) return held.status();
+  int existed = 0;
+  for (bool h : *held) existed += h ? 1 : 0;
+  const uint64_t count =
+      user_count_ >= static_cast<uint64_t>(existed) ? user_count_ - existed : 0;
+  absl::Status s = WriteUsers(
+      batch, count, absl::StrCat("deleting ", distinct.size(), " users"));
   if (!s.ok()) return s;
   return existed;
 }
 
-absl::StatusOr<std::optional<v1::User>> Store::GetUser(
-    absl::string_view id) const {
-  std::string value;
+absl::StatusOr<Store::UserEntry> Store::LookupUser(absl::string_view id) const {
+  rocksdb::PinnableSlice value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kCfUsers],
                                rocksdb::Slice(id.data(), id.size()), &value);
-  if (s.IsNotFound()) return std::optional<v1::User>();
+  UserEntry entry;
+  if (s.IsNotFound()) return entry;
   const std::string key = absl::StrCat("users/", id);
   absl::Status status = FromRocks(s, absl::StrCat("reading ", key));
   if (!status.ok()) return status;
-  absl::StatusOr<v1::User> user = Parse<v1::User>(value, key);
+  if (value.empty()) {
+    entry.deleted = true;
+    return entry;
+  }
+  absl::StatusOr<v1::User> user =
+      Parse<v1::User>(absl::string_view(value.data(), value.size()), key);
   if (!user.ok()) return user.status();
-  return std::optional<v1::User>(*std::move(user));
+  entry.user = *std::move(user);
+  return entry;
 }
 
-uint64_t Store::EstimateUserCount() const {
-  uint64_t count = 0;
-  if (!db_->GetIntProperty(handles_[kCfUsers], "rocksdb.estimate-num-keys",
-                           &count)) {
-    return 0;
-  }
-  return count;
+absl::StatusOr<std::optional<v1::User>> Store::GetUser(
+    absl::string_view id) const {
+  absl::StatusOr<UserEntry> entry = LookupUser(id);
+  if (!entry.ok()) return entry.status();
+  return std::move(entry->user);
+}
+
+uint64_t Store::UserCount() const {
+  absl::MutexLock lock(&users_mu_);
+  return user_count_;
 }
 
 }  // namespace pdp::cache

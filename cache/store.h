@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -17,6 +18,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace pdp::cache {
@@ -38,9 +40,15 @@ struct StoreOptions {
 //   "meta"        "active" -> 17 bytes: version (8, big-endian),
 //                 activated_unix_micros (8, big-endian two's complement),
 //                 rollback (1: 0 or 1)
-//   "users"       user id -> serialized v1::User
-// Writes that belong together (a bundle, its info and the active pointer)
-// go in one atomic write batch, so a crash leaves either all or none.
+//                 "user_count" -> 8 bytes, big-endian: how many ids in
+//                 "users" hold a user (tombstones not counted)
+//   "users"       user id -> serialized v1::User (never empty: a stored
+//                 user has an id), or an empty value: a tombstone, the id
+//                 was deleted and not upserted since
+// Writes that belong together (a bundle, its info and the active pointer;
+// users or tombstones and the user count) go in one atomic write batch, so
+// a crash leaves either all or none. A store written before "user_count"
+// existed is counted once, by a scan, when opened.
 // A stored value that does not parse is reported as DataLoss naming its key.
 //
 // Thread-safe: any method may be called from any thread.
@@ -53,9 +61,16 @@ class Store {
     bool rollback = false;  // Made active by Activate(..., rollback=true).
   };
 
+  // What the directory holds for one id.
+  struct UserEntry {
+    std::optional<v1::User> user;  // Set when the id holds a user.
+    bool deleted = false;          // The id holds a tombstone.
+  };
+
   // Opens (or creates) the store at options.path.
   // Returns InvalidArgument for an empty path, Unavailable when another
-  // process holds the database, or the translated RocksDB error.
+  // process holds the database, DataLoss for a malformed "meta/user_count",
+  // or the translated RocksDB error.
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       const StoreOptions& options);
 
@@ -88,25 +103,47 @@ class Store {
   absl::Status Activate(uint64_t version, int64_t activated_unix_micros,
                         bool rollback);
 
-  // Inserts or replaces users, in one atomic write batch.
+  // Inserts or replaces users (and the tombstones of their ids), in one
+  // atomic write batch with the user count.
   // Returns InvalidArgument (and writes nothing) if any user has an empty id.
   absl::Status UpsertUsers(const std::vector<v1::User>& users);
 
-  // Deletes users, in one atomic write batch. Returns how many of `ids`
-  // were stored (an id given twice counts once).
+  // Deletes users: every id given, stored or not, is left holding a
+  // tombstone (the directory revokes: a user the policy also lists is
+  // unknown from now on), in one atomic write batch with the user count.
+  // Returns how many of `ids` held a user (an id given twice counts once;
+  // ids unknown or already deleted count 0).
   absl::StatusOr<int> DeleteUsers(const std::vector<std::string>& ids);
 
-  // Returns nullopt when the id is not stored, DataLoss if the stored value
-  // does not parse.
+  // What the directory holds for `id`: a user, a tombstone, or neither.
+  // Returns DataLoss if the stored value does not parse.
+  absl::StatusOr<UserEntry> LookupUser(absl::string_view id) const;
+
+  // The user `id` holds; nullopt when it holds none (absent or a
+  // tombstone). Returns DataLoss if the stored value does not parse.
   absl::StatusOr<std::optional<v1::User>> GetUser(absl::string_view id) const;
 
-  // RocksDB's estimate of the number of stored users (cheap; may be off
-  // after deletes until compaction).
-  uint64_t EstimateUserCount() const;
+  // The exact number of ids holding a user (tombstones not counted), kept
+  // with every user write. Cheap: no I/O.
+  uint64_t UserCount() const;
 
  private:
+  // The ids among `ids` that hold a user now. REQUIRES: users_mu_ held.
+  absl::StatusOr<std::vector<bool>> HoldUsers(
+      const std::vector<absl::string_view>& ids) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(users_mu_);
+  // Writes `batch` plus the user count `count` (synced per options) and
+  // then makes `count` the in-memory one. REQUIRES: users_mu_ held.
+  absl::Status WriteUsers(rocksdb::WriteBatch& batch, uint64_t count,
+                          absl::string_view what)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(users_mu_);
+
   Store(const StoreOptions& options, std::unique_ptr<rocksdb::DB> db,
         std::vector<rocksdb::ColumnFamilyHandle*> handles);
+
+  // Reads "meta/user_count" into user_count_, or counts the users of a
+  // store written before it and stores the count.
+  absl::Status LoadUserCount();
 
   // Whether `version` is in "bundle_info".
   absl::StatusOr<bool> HasBundle(uint64_t version) const;
@@ -118,8 +155,10 @@ class Store {
   // Serializes check-then-write sequences on bundles and the active pointer
   // (RocksDB itself is thread-safe; this makes AlreadyExists/NotFound exact).
   absl::Mutex bundles_mu_;
-  // Serializes user writes so DeleteUsers' count is exact.
-  absl::Mutex users_mu_;
+  // Serializes user writes so DeleteUsers' count and the user count are
+  // exact.
+  mutable absl::Mutex users_mu_;
+  uint64_t user_count_ ABSL_GUARDED_BY(users_mu_) = 0;
 };
 
 }  // namespace pdp::cache

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,9 +53,10 @@ v1::User MakeUser(absl::string_view id, absl::string_view role) {
   return user;
 }
 
-// Writes `value` under `key` in column family `cf`, bypassing Store.
+// Writes `value` under `key` in column family `cf`, bypassing Store;
+// deletes the key when `value` is nullopt.
 void WriteRaw(const std::string& path, const std::string& cf,
-              const std::string& key, const std::string& value) {
+              const std::string& key, std::optional<std::string> value) {
   std::vector<std::string> names;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path,
                                               &names)
@@ -68,7 +70,11 @@ void WriteRaw(const std::string& path, const std::string& cf,
                   .ok());
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == cf) {
-      EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], key, value).ok());
+      EXPECT_TRUE((value.has_value()
+                       ? db->Put(rocksdb::WriteOptions(), handles[i], key,
+                                 *value)
+                       : db->Delete(rocksdb::WriteOptions(), handles[i], key))
+                      .ok());
     }
   }
   for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -283,19 +289,92 @@ TEST(StoreTest, HundredThousandUsersAreAllFound) {
       }
       ASSERT_TRUE(store->UpsertUsers(batch).ok());
     }
-    const uint64_t estimate = store->EstimateUserCount();
-    EXPECT_GT(estimate, kUsers * 9 / 10);
-    EXPECT_LT(estimate, kUsers * 11 / 10);
+    EXPECT_EQ(store->UserCount(), static_cast<uint64_t>(kUsers));
+    // Deleting two and re-upserting one is counted exactly too.
+    ASSERT_TRUE(store->DeleteUsers({"user7", "user8"}).ok());
+    EXPECT_EQ(store->UserCount(), static_cast<uint64_t>(kUsers - 2));
+    ASSERT_TRUE(store->UpsertUsers({MakeUser("user7", "role7")}).ok());
+    ASSERT_TRUE(store->UpsertUsers({MakeUser("user8", "role8")}).ok());
   }
   std::unique_ptr<Store> store = OpenOrDie(path);  // Read back from disk.
+  EXPECT_EQ(store->UserCount(), static_cast<uint64_t>(kUsers));
   for (int i = 0; i < kUsers; ++i) {
     absl::StatusOr<std::optional<v1::User>> user =
         store->GetUser(absl::StrCat("user", i));
     ASSERT_TRUE(user.ok() && user->has_value()) << i;
     ASSERT_EQ((*user)->id(), absl::StrCat("user", i));
-    ASSERT_EQ((*user)->roles(0), absl::StrCat("role", i % 17));
+    ASSERT_EQ((*user)->roles(0),
+              absl::StrCat("role", i == 7 || i == 8 ? i : i % 17));
   }
   EXPECT_FALSE(store->GetUser(absl::StrCat("user", kUsers))->has_value());
+}
+
+TEST(StoreTest, DeleteLeavesATombstoneUntilTheNextUpsert) {
+  std::unique_ptr<Store> store = OpenOrDie(TempStorePath("tombstones"));
+  ASSERT_TRUE(store->UpsertUsers({MakeUser("bob", "dev")}).ok());
+  absl::StatusOr<Store::UserEntry> bob = store->LookupUser("bob");
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  EXPECT_TRUE(bob->user.has_value());
+  EXPECT_FALSE(bob->deleted);
+
+  // bob held a user; ghost never did: both are tombstones now (the
+  // directory revokes ids it never held too), and only bob counts.
+  absl::StatusOr<int> deleted = store->DeleteUsers({"bob", "ghost", "bob"});
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 1);
+  for (const char* id : {"bob", "ghost"}) {
+    absl::StatusOr<Store::UserEntry> entry = store->LookupUser(id);
+    ASSERT_TRUE(entry.ok()) << entry.status();
+    EXPECT_FALSE(entry->user.has_value()) << id;
+    EXPECT_TRUE(entry->deleted) << id;
+    EXPECT_FALSE(store->GetUser(id)->has_value()) << id;
+  }
+  absl::StatusOr<Store::UserEntry> never = store->LookupUser("never");
+  ASSERT_TRUE(never.ok());
+  EXPECT_FALSE(never->deleted);
+  EXPECT_FALSE(never->user.has_value());
+  // Deleting a tombstone again counts nothing.
+  EXPECT_EQ(*store->DeleteUsers({"bob"}), 0);
+  EXPECT_EQ(store->UserCount(), 0u);
+
+  // An upsert removes the tombstone.
+  ASSERT_TRUE(store->UpsertUsers({MakeUser("bob", "ops")}).ok());
+  bob = store->LookupUser("bob");
+  ASSERT_TRUE(bob.ok());
+  EXPECT_FALSE(bob->deleted);
+  ASSERT_TRUE(bob->user.has_value());
+  EXPECT_EQ(bob->user->roles(0), "ops");
+  EXPECT_EQ(store->UserCount(), 1u);
+}
+
+TEST(StoreTest, UserCountIsExactAndSurvivesReopen) {
+  const std::string path = TempStorePath("user_count");
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    EXPECT_EQ(store->UserCount(), 0u);
+    // Duplicates in a batch count once; replacing a user adds nothing.
+    ASSERT_TRUE(store->UpsertUsers({MakeUser("a", "r"), MakeUser("b", "r"),
+                                    MakeUser("a", "s")})
+                    .ok());
+    EXPECT_EQ(store->UserCount(), 2u);
+    ASSERT_TRUE(store->UpsertUsers({MakeUser("b", "t"), MakeUser("c", "r")})
+                    .ok());
+    EXPECT_EQ(store->UserCount(), 3u);
+    ASSERT_TRUE(store->DeleteUsers({"a", "zzz"}).ok());
+    EXPECT_EQ(store->UserCount(), 2u);
+    // A refused batch changes nothing.
+    EXPECT_FALSE(store->UpsertUsers({MakeUser("d", "r"), MakeUser("", "r")}).ok());
+    EXPECT_EQ(store->UserCount(), 2u);
+  }
+  EXPECT_EQ(OpenOrDie(path)->UserCount(), 2u);
+
+  // A store written before the count existed is counted once when opened.
+  WriteRaw(path, "meta", "user_count", std::nullopt);
+  EXPECT_EQ(OpenOrDie(path)->UserCount(), 2u);
+  // A malformed count is DataLoss.
+  WriteRaw(path, "meta", "user_count", std::string("xyz"));
+  absl::StatusOr<std::unique_ptr<Store>> bad = Store::Open({path, true});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

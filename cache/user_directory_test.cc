@@ -1,5 +1,7 @@
 #include "cache/user_directory.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <memory>
@@ -9,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 
 namespace pdp::cache {
 namespace {
@@ -20,10 +23,41 @@ class UserDirectoryTest : public ::testing::Test {
     const std::string path =
         absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/",
                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path_ = path;
+    Reopen();
+  }
+
+  void Reopen() {
+    store_.reset();
     absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open({path, /*sync_writes=*/false});
+        Store::Open({path_, /*sync_writes=*/false});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+  }
+
+  // Writes `value` under users/`id`, bypassing the Store (closed meanwhile).
+  void WriteRawUser(const std::string& id, const std::string& value) {
+    store_.reset();
+    std::vector<std::string> names;
+    ASSERT_TRUE(
+        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path_, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name : names) {
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path_, descriptors,
+                                  &handles, &db)
+                    .ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "users") {
+        EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], id, value).ok());
+      }
+    }
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+    Reopen();
   }
 
   static v1::User MakeUser(absl::string_view id, absl::string_view role) {
@@ -33,6 +67,7 @@ class UserDirectoryTest : public ::testing::Test {
     return user;
   }
 
+  std::string path_;
   std::unique_ptr<Store> store_;
 };
 
@@ -51,10 +86,11 @@ TEST_F(UserDirectoryTest, CachedHitIsTheSameObjectAndSurvivesBypassingWrites) {
 TEST_F(UserDirectoryTest, MissThenUpsertThenHit) {
   UserDirectory directory(*store_);
   EXPECT_EQ(directory.Find("bob"), nullptr);
-  // The miss is cached: a bypassing write is not seen...
+  // A miss is not cached: even a bypassing write is seen...
   ASSERT_TRUE(store_->UpsertUsers({MakeUser("bob", "ops")}).ok());
-  EXPECT_EQ(directory.Find("bob"), nullptr);
-  // ...but a write through the directory is, at once.
+  ASSERT_NE(directory.Find("bob"), nullptr);
+  EXPECT_EQ(directory.Find("bob")->roles(0), "ops");
+  // ...and a write through the directory is, at once.
   ASSERT_TRUE(directory.Upsert({MakeUser("bob", "dev")}).ok());
   std::shared_ptr<const v1::User> bob = directory.Find("bob");
   ASSERT_NE(bob, nullptr);
@@ -156,6 +192,140 @@ TEST_F(UserDirectoryTest, ConcurrentFindsDuringUpserts) {
     ASSERT_NE(user, nullptr) << u;
     EXPECT_EQ(user->roles(0), last) << u;
   }
+}
+
+TEST_F(UserDirectoryTest, DeleteLeavesATombstoneThatLookupReportsUntilUpsert) {
+  UserDirectory directory(*store_);
+  ASSERT_TRUE(directory.Upsert({MakeUser("bob", "sales")}).ok());
+  ASSERT_NE(directory.Lookup("bob").user, nullptr);  // Cached.
+  absl::StatusOr<int> deleted = directory.Delete({"bob", "never-there"});
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 1);
+  for (int i = 0; i < 2; ++i) {  // From the Store, then from the cache.
+    UserDirectory::Entry bob = directory.Lookup("bob");
+    EXPECT_EQ(bob.user, nullptr);
+    EXPECT_TRUE(bob.deleted);
+    EXPECT_TRUE(directory.Lookup("never-there").deleted);
+  }
+  EXPECT_EQ(directory.CachedEntries(), 2u);  // Tombstones are cached.
+  UserDirectory::Entry unknown = directory.Lookup("someone-else");
+  EXPECT_EQ(unknown.user, nullptr);
+  EXPECT_FALSE(unknown.deleted);
+
+  // A new directory over the same store (a restart) sees the tombstone.
+  UserDirectory restarted(*store_);
+  EXPECT_TRUE(restarted.Lookup("bob").deleted);
+
+  ASSERT_TRUE(directory.Upsert({MakeUser("bob", "ops")}).ok());
+  UserDirectory::Entry back = directory.Lookup("bob");
+  EXPECT_FALSE(back.deleted);
+  ASSERT_NE(back.user, nullptr);
+  EXPECT_EQ(back.user->roles(0), "ops");
+}
+
+// A stored value that does not parse: TryLookup says DataLoss (GetUser
+// reports it), Lookup fails closed as deleted (USER_UNKNOWN, never the
+// policy's user of that id), and nothing is cached.
+TEST_F(UserDirectoryTest, UnreadableUserFailsClosed) {
+  WriteRawUser("mallory", "\xff\xff\xff");
+  UserDirectory directory(*store_);
+  absl::StatusOr<UserDirectory::Entry> tried = directory.TryLookup("mallory");
+  EXPECT_EQ(tried.status().code(), absl::StatusCode::kDataLoss);
+  UserDirectory::Entry entry = directory.Lookup("mallory");
+  EXPECT_EQ(entry.user, nullptr);
+  EXPECT_TRUE(entry.deleted);
+  EXPECT_EQ(directory.CachedEntries(), 0u);
+}
+
+// Callers choose the ids they look up: 300 distinct unknown ids of 1 MiB
+// each must cost the cache nothing.
+TEST_F(UserDirectoryTest, UnknownIdsAreNeverCached) {
+  UserDirectory directory(*store_);
+  for (int i = 0; i < 300; ++i) {
+    std::string id(size_t{1} << 20, 'x');
+    id.replace(0, 8, absl::StrCat(i + 10000000));
+    UserDirectory::Entry entry = directory.Lookup(id);
+    ASSERT_EQ(entry.user, nullptr);
+    ASSERT_FALSE(entry.deleted);
+  }
+  EXPECT_EQ(directory.CachedEntries(), 0u);
+  EXPECT_EQ(directory.CachedBytes(), 0u);
+}
+
+TEST_F(UserDirectoryTest, CachedBytesStayWithinTheBudget) {
+  UserDirectoryOptions options;
+  options.max_bytes = 1 << 20;
+  options.shards = 4;
+  UserDirectory directory(*store_, options);
+  std::vector<v1::User> users;
+  for (int i = 0; i < 300; ++i) {
+    v1::User user = MakeUser(absl::StrCat("big-", i), "r");
+    (*user.mutable_attributes())["blob"] = std::string(20000, 'b');
+    users.push_back(std::move(user));
+  }
+  // One user larger than a shard's share (256 KiB): never cached.
+  v1::User huge = MakeUser("huge", "r");
+  (*huge.mutable_attributes())["blob"] = std::string(300000, 'h');
+  users.push_back(huge);
+  ASSERT_TRUE(directory.Upsert(users).ok());
+  for (int round = 0; round < 2; ++round) {
+    for (const v1::User& user : users) {
+      std::shared_ptr<const v1::User> found = directory.Find(user.id());
+      ASSERT_NE(found, nullptr) << user.id();
+      ASSERT_EQ(found->attributes().at("blob").size(),
+                user.attributes().at("blob").size());
+      ASSERT_LE(directory.CachedBytes(), options.max_bytes);
+    }
+  }
+  EXPECT_GT(directory.CachedBytes(), options.max_bytes / 4);
+  // Tombstones count against the budget too.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5000; ++i) ids.push_back(absl::StrCat("gone-", i, std::string(100, 'g')));
+  ASSERT_TRUE(directory.Delete(ids).ok());
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(directory.Lookup(id).deleted);
+    ASSERT_LE(directory.CachedBytes(), options.max_bytes);
+  }
+}
+
+size_t HeapInUse() {
+  struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
+
+// The accounted bytes are what the entries really take on the heap: fill a
+// directory with typical users, then measure what destroying it frees.
+// The per-entry cost printed here is the one docs/operations.md gives.
+TEST_F(UserDirectoryTest, AccountedBytesMatchTheHeap) {
+  constexpr int kUsers = 20000;
+  std::vector<v1::User> users;
+  for (int i = 0; i < kUsers; ++i) {
+    v1::User user = MakeUser(absl::StrCat("user-", 100000 + i, "@bulk.example"),
+                             i % 2 ? "sales" : "executive");
+    (*user.mutable_attributes())["department"] = "emea-sales";
+    users.push_back(std::move(user));
+  }
+  ASSERT_TRUE(store_->UpsertUsers(users).ok());
+  users.clear();
+  users.shrink_to_fit();
+
+  auto directory = std::make_unique<UserDirectory>(*store_);
+  for (int i = 0; i < kUsers; ++i) {
+    ASSERT_NE(directory->Find(absl::StrCat("user-", 100000 + i, "@bulk.example")),
+              nullptr);
+  }
+  ASSERT_EQ(directory->CachedEntries(), static_cast<size_t>(kUsers));
+  const size_t accounted = directory->CachedBytes();
+  const size_t before = HeapInUse();
+  directory.reset();
+  const size_t after = HeapInUse();
+  ASSERT_GT(before, after);
+  const double measured = static_cast<double>(before - after);
+  std::cerr << "directory cache: " << accounted / kUsers
+            << " bytes accounted per entry, " << measured / kUsers
+            << " measured\n";
+  EXPECT_GT(accounted, measured * 0.75);
+  EXPECT_LT(accounted, measured * 1.6);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #   server.pem, server.key        the server: DNS:localhost, IP:127.0.0.1, IP:::1
 #   gateway.pem, gateway.key      URI:spiffe://acme.example/gateway    (check, filter)
 #   ci.pem, ci.key                URI:spiffe://acme.example/ci         (admin)
+#   operator.pem, operator.key    URI:spiffe://acme.example/operator   (explain)
 #   mcp-server.pem, mcp-server.key URI:spiffe://acme.example/mcp-server (check)
 #   bundle-signing.key, .pub      an Ed25519 key for signing policy bundles
 #                                 (pdpctl bundle --key); the config trusts .pub
@@ -79,12 +80,13 @@ EOF
 issue server localhost serverAuth "DNS:localhost, IP:127.0.0.1, IP:::1"
 issue gateway gateway clientAuth "URI:spiffe://acme.example/gateway"
 issue ci ci clientAuth "URI:spiffe://acme.example/ci"
+issue operator operator clientAuth "URI:spiffe://acme.example/operator"
 issue mcp-server mcp-server clientAuth "URI:spiffe://acme.example/mcp-server"
 
 # Certificates are public (0644); keys stay 0600.
 install -m 0644 "$work/ca.pem" "$out/ca.pem"
 echo "wrote $out/ca.pem (CA: PDP development CA)"
-for name in server gateway ci mcp-server; do
+for name in server gateway ci operator mcp-server; do
   install -m 0644 "$work/$name.pem" "$out/$name.pem"
   install -m 0600 "$work/$name.key" "$out/$name.key"
   san="$(openssl x509 -in "$out/$name.pem" -noout -ext subjectAltName | sed -n '2s/^ *//p')"

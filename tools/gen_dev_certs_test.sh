@@ -52,6 +52,7 @@ check_all() {
   check_cert server sslserver "DNS:localhost" "IP Address:127.0.0.1" "IP Address:0:0:0:0:0:0:0:1"
   check_cert gateway sslclient "URI:spiffe://acme.example/gateway"
   check_cert ci sslclient "URI:spiffe://acme.example/ci"
+  check_cert operator sslclient "URI:spiffe://acme.example/operator"
   check_cert mcp-server sslclient "URI:spiffe://acme.example/mcp-server"
   # Client certificates are not server certificates, and vice versa.
   openssl verify -CAfile "$OUT/ca.pem" -purpose sslserver "$OUT/gateway.pem" >/dev/null 2>&1 &&
@@ -69,7 +70,7 @@ first_ca="$(cat "$OUT/ca.pem")"
 "$GEN" "$OUT" >"$LOG" 2>&1 || { cat "$LOG" >&2; fail "second run failed"; }
 check_all
 [[ "$(cat "$OUT/ca.pem")" != "$first_ca" ]] || fail "second run kept the old CA"
-[[ "$(ls "$OUT" | wc -l)" == "14" ]] || fail "expected 11 files, got: $(ls "$OUT")"
+[[ "$(ls "$OUT" | wc -l)" == "16" ]] || fail "expected 16 files, got: $(ls "$OUT")"
 openssl pkey -in "$OUT/bundle-signing.key" -noout -text 2>/dev/null | grep -q "ED25519" ||
   fail "bundle-signing.key is not an Ed25519 key"
 [[ "$(openssl pkey -in "$OUT/bundle-signing.key" -pubout)" == "$(cat "$OUT/bundle-signing.pub")" ]] ||

@@ -22,10 +22,15 @@ std::string RandomPrefix() {
   return hex;
 }
 
-grpc::Status NoPolicy() {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                      "no policy is active on this server; it decides "
-                      "nothing until one is");
+grpc::Status NoPolicy(const ActivePolicy& policy) {
+  std::string reason = policy.UnavailableReason();
+  return grpc::Status(
+      grpc::StatusCode::UNAVAILABLE,
+      reason.empty() ? "no policy is active on this server; it decides "
+                       "nothing until one is"
+                     : absl::StrCat(reason,
+                                    "; this server decides nothing until a "
+                                    "push or an Activate repairs it"));
 }
 
 bool PastDeadline(const grpc::CallbackServerContext& context) {
@@ -147,7 +152,7 @@ grpc::Status AuthorizerService::DoCheck(grpc::CallbackServerContext& context,
       auth_.Authorize(context, Permission::kCheck);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   std::shared_ptr<const Snapshot> snapshot = policy_.Get();
-  if (snapshot == nullptr) return NoPolicy();
+  if (snapshot == nullptr) return NoPolicy(policy_);
   if (PastDeadline(context)) return DeadlineExceeded();
 
   Request req = FromProto(request, caller->Has(Permission::kAssertRoles));
@@ -183,7 +188,7 @@ grpc::Status AuthorizerService::DoBatchCheck(
                      " (limits.max_batch_checks) are allowed in one call"));
   }
   std::shared_ptr<const Snapshot> snapshot = policy_.Get();
-  if (snapshot == nullptr) return NoPolicy();
+  if (snapshot == nullptr) return NoPolicy(policy_);
 
   const bool may_assert = caller->Has(Permission::kAssertRoles);
   std::vector<Request> requests;
@@ -240,7 +245,7 @@ grpc::Status AuthorizerService::DoFilterTools(
                      " (limits.max_filter_tools) are allowed in one call"));
   }
   std::shared_ptr<const Snapshot> snapshot = policy_.Get();
-  if (snapshot == nullptr) return NoPolicy();
+  if (snapshot == nullptr) return NoPolicy(policy_);
   if (PastDeadline(context)) return DeadlineExceeded();
 
   absl::StatusOr<Chain> resolved = WithTokens(
@@ -279,7 +284,7 @@ grpc::Status AuthorizerService::DoCheckClientRequest(
                         "client_id is empty");
   }
   std::shared_ptr<const Snapshot> snapshot = policy_.Get();
-  if (snapshot == nullptr) return NoPolicy();
+  if (snapshot == nullptr) return NoPolicy(policy_);
   if (PastDeadline(context)) return DeadlineExceeded();
   ToProto(*snapshot, pdp::CheckClientRequest(*snapshot, FromProto(request)),
           &response);

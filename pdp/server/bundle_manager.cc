@@ -1,5 +1,7 @@
 #include "pdp/server/bundle_manager.h"
 
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "pdp/compiler.h"
@@ -50,10 +52,27 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> BundleManager::LoadActive() {
       store_.GetActive();
   if (!active.ok()) return Step("store", active.status());
   if (!active->has_value()) return nullptr;
-  absl::StatusOr<v1::SignedBundle> stored = store_.GetBundle((*active)->version);
-  if (!stored.ok()) return Step("store", stored.status());
+  const uint64_t version = (*active)->version;
+  const std::string what =
+      absl::StrCat("the stored active bundle v", version);
+  absl::StatusOr<v1::SignedBundle> stored = store_.GetBundle(version);
+  if (!stored.ok()) {
+    return absl::Status(
+        stored.status().code(),
+        absl::StrCat(what, " cannot be read: ", stored.status().message()));
+  }
   auto opened = Open(*stored);
-  if (!opened.ok()) return opened.status();
+  if (!opened.ok()) {
+    absl::string_view message = opened.status().message();
+    std::string sentence = absl::StrCat(what, " cannot be served: ", message);
+    for (absl::string_view step : {"verify", "parse", "compile"}) {
+      if (absl::ConsumePrefix(&message, absl::StrCat(step, ": "))) {
+        sentence = absl::StrCat(what, " does not ", step, ": ", message);
+        break;
+      }
+    }
+    return absl::Status(opened.status().code(), sentence);
+  }
   return opened->second;
 }
 
@@ -67,11 +86,56 @@ absl::StatusOr<BundleManager::Active> BundleManager::Push(
   absl::StatusOr<std::optional<cache::Store::ActiveBundle>> active =
       store_.GetActive();
   if (!active.ok()) return Step("store", active.status());
-  if (active->has_value() && version <= (*active)->version) {
+  const uint64_t active_version =
+      active->has_value() ? (*active)->version : 0;
+  if (active->has_value() && version <= active_version) {
+    absl::StatusOr<v1::SignedBundle> stored = store_.GetBundle(version);
+    if (!stored.ok() && stored.status().code() != absl::StatusCode::kNotFound) {
+      return Step("store", stored.status());
+    }
+    const bool same_bytes = stored.ok() &&
+                            stored->bundle() == signed_bundle.bundle() &&
+                            stored->signature() == signed_bundle.signature();
+    if (same_bytes && version == active_version) {
+      // A retry of the push that made this version active (its answer was
+      // lost): the same result again, nothing written.
+      absl::StatusOr<v1::BundleInfo> info = InfoOf(version);
+      if (!info.ok()) return info.status();
+      Active result;
+      result.info = *std::move(info);
+      result.activated_unix_micros = (*active)->activated_unix_micros;
+      result.already_active = true;
+      activate_(std::move(opened->second));
+      return result;
+    }
+    if (same_bytes) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "version: bundle version ", version,
+          " is already stored but not active (the active version is ",
+          active_version,
+          "); a push never activates an older version: use Activate to "
+          "roll back to it"));
+    }
     return absl::FailedPreconditionError(absl::StrCat(
         "version: bundle version ", version,
-        " is not greater than the active version ", (*active)->version,
+        " is not greater than the active version ", active_version,
+        stored.ok() ? " (and a different bundle is stored as that version)"
+                    : "",
         "; use Activate to roll back to a stored version"));
+  }
+  if (absl::StatusOr<v1::SignedBundle> stored = store_.GetBundle(version);
+      stored.ok()) {
+    // Stored, above the active version: an operator rolled back from it.
+    const bool same_bytes = stored->bundle() == signed_bundle.bundle() &&
+                            stored->signature() == signed_bundle.signature();
+    return absl::AlreadyExistsError(absl::StrCat(
+        "version: bundle version ", version, " is already stored",
+        same_bytes ? " with these same bytes" : " as a different bundle",
+        " and was rolled back from (the active version is ", active_version,
+        "); a push does not undo a rollback: use Activate to make it active "
+        "again"));
+  } else if (stored.status().code() != absl::StatusCode::kNotFound) {
+    return Step("store", stored.status());
   }
   Active result;
   *result.info.mutable_metadata() = opened->first.metadata();

@@ -30,6 +30,9 @@ class BundleManager {
   struct Active {
     v1::BundleInfo info;
     int64_t activated_unix_micros = 0;
+    // Push only: these exact signed bytes were already the active version
+    // (a retried push); nothing was written.
+    bool already_active = false;
   };
 
   BundleManager(cache::Store& store, TrustedKeys keys, ActivateFn activate)
@@ -37,11 +40,21 @@ class BundleManager {
 
   // The store's active bundle, verified and compiled, for the server to
   // serve at start; nullptr when the store has none. Does not activate.
+  // Returns the error of a stored active bundle that cannot be served,
+  // e.g. PermissionDenied "the stored active bundle v2 does not verify:
+  // ..." (its key is no longer trusted), InvalidArgument "... does not
+  // compile: ...", or the store's error (DataLoss, Unavailable).
   absl::StatusOr<std::shared_ptr<const Snapshot>> LoadActive();
 
-  // PermissionDenied (verify), InvalidArgument (parse, compile),
-  // FailedPrecondition (version not greater than the active one), or the
-  // store's error.
+  // Idempotent: pushing the signed bytes of the active version again (a
+  // retry whose first answer was lost) returns OK with already_active and
+  // writes nothing. Otherwise returns PermissionDenied (verify),
+  // InvalidArgument (parse, compile), FailedPrecondition (version not
+  // greater than the active one, including the same bytes of an older
+  // stored version: a push never activates an older version implicitly),
+  // AlreadyExists (the version is stored above the active one: an operator
+  // rolled back from it, and only Activate undoes that), or the store's
+  // error.
   absl::StatusOr<Active> Push(const v1::SignedBundle& bundle);
 
   // Makes a stored version active again: an explicit rollback (or roll

@@ -30,6 +30,7 @@ constexpr PermissionWord kPermissions[] = {
     {Permission::kDirectory, "directory"},
     {Permission::kAssertRoles, "assert_roles"},
     {Permission::kReadBundles, "read_bundles"},
+    {Permission::kExplain, "explain"},
 };
 
 // Reads one config file, collecting every error as "file:line: sentence".
@@ -98,6 +99,14 @@ class ConfigReader {
     };
   }
 
+  Handler Bytes(std::string key, int64_t* out) {
+    return [this, key, out](const YAML::Node& n) {
+      if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), out) || *out <= 0) {
+        Error(n, key, "must be a positive whole number of bytes");
+      }
+    };
+  }
+
   Handler NonNegativeInt(std::string key, int* out) {
     return [this, key, out](const YAML::Node& n) {
       if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), out) || *out < 0) {
@@ -159,7 +168,7 @@ void ConfigReader::Callers(const YAML::Node& node, ServerConfig* config) {
               absl::StrCat("has \"", word,
                            "\", which is not a permission; expected: check, "
                            "filter, admin, directory, assert_roles, "
-                           "read_bundles"));
+                           "read_bundles, explain"));
         continue;
       }
       grant.permissions.push_back(it->permission);
@@ -208,7 +217,9 @@ void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
           Map(n, "store",
               {{"path", String("store.path", &c->store.path)},
                {"user_cache_entries", Int("store.user_cache_entries",
-                                          &c->store.user_cache_entries)}});
+                                          &c->store.user_cache_entries)},
+               {"user_cache_bytes", Bytes("store.user_cache_bytes",
+                                          &c->store.user_cache_bytes)}});
         }},
        {"trusted_keys", [this, c](const YAML::Node& n) { TrustedKeys(n, c); }},
        {"bootstrap_peers", Strings("bootstrap_peers", &c->bootstrap_peers)},
@@ -218,6 +229,8 @@ void ConfigReader::Read(const YAML::Node& root, ServerConfig* c) {
               {{"settings", String("tokens.settings", &c->tokens.settings)},
                {"cache_entries",
                 Int("tokens.cache_entries", &c->tokens.cache_entries)},
+               {"cache_bytes",
+                Bytes("tokens.cache_bytes", &c->tokens.cache_bytes)},
                {"reload_interval_seconds",
                 Int("tokens.reload_interval_seconds",
                     &c->tokens.reload_interval_seconds)}});
@@ -449,6 +462,11 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
       config.limits.max_id_bytes <= 0 || config.limits.max_list_entries <= 0 ||
       config.store.user_cache_entries <= 0) {
     errors.push_back("\"limits\" must all be positive");
+  }
+  if (config.store.user_cache_bytes <= 0 || config.tokens.cache_bytes <= 0) {
+    errors.push_back(
+        "\"store.user_cache_bytes\" and \"tokens.cache_bytes\" must be "
+        "positive");
   }
   if (config.tokens.cache_entries <= 0 ||
       config.tokens.reload_interval_seconds <= 0) {

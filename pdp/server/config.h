@@ -14,6 +14,8 @@ namespace pdp::server {
 // What a caller may do. Each RPC needs one; asserting user roles needs
 // kAssertRoles on top of kCheck or kFilter. kReadBundles allows only
 // PolicyAdmin.GetBundle: what replicas grant each other to bootstrap.
+// kExplain allows only PolicyAdmin.Explain, which returns full decisions:
+// kAdmin does not include it (CI pushes policy but cannot read decisions).
 enum class Permission {
   kCheck,
   kFilter,
@@ -21,9 +23,11 @@ enum class Permission {
   kDirectory,
   kAssertRoles,
   kReadBundles,
+  kExplain,
 };
 
-// "check", "filter", "admin", "directory", "assert_roles", "read_bundles".
+// "check", "filter", "admin", "directory", "assert_roles", "read_bundles",
+// "explain".
 absl::string_view PermissionName(Permission permission);
 
 // The permissions of the callers whose identity matches `identity`, a SPIFFE
@@ -54,14 +58,21 @@ struct ServerConfig {
   // reports NOT_SERVING and answers UNAVAILABLE.
   std::string policy;
   // Serve `policy` even when the store has an active bundle (development).
+  // Without it, a store whose active bundle cannot be served (it no longer
+  // verifies or compiles) fails closed: NOT_SERVING, decisions UNAVAILABLE;
+  // `policy` never replaces it.
   bool policy_overrides_store = false;
 
   struct Store {
     // The RocksDB directory of bundles and users; empty runs without one
     // (no PolicyAdmin pushes, no Directory).
     std::string path;
-    // Directory users kept in memory in front of RocksDB.
+    // Directory users (and tombstones) kept in memory in front of RocksDB.
     int user_cache_entries = 100000;
+    // Most bytes those cached entries take (docs/operations.md gives the
+    // measured cost of an entry). Ids the directory does not hold are
+    // never cached.
+    int64_t user_cache_bytes = int64_t{64} << 20;
   } store;
 
   // Public keys trusted to sign bundles.
@@ -91,8 +102,11 @@ struct ServerConfig {
     // JWK set file changes. Empty: no issuer is trusted, every token is
     // refused (ISSUER_UNTRUSTED).
     std::string settings;
-    // Verified tokens kept, keyed by hash; about twice a token's size each.
+    // Verified tokens kept, keyed by hash.
     int cache_entries = 20000;
+    // Most bytes those cached tokens take: each costs its own size plus its
+    // claims and a fixed overhead (docs/operations.md).
+    int64_t cache_bytes = int64_t{32} << 20;
     // How often the settings and JWK set files are checked for changes.
     int reload_interval_seconds = 10;
   } tokens;

@@ -141,6 +141,50 @@ TEST(ConfigTest, BadAllowlistIsRefused) {
   EXPECT_THAT(ValidateServerConfig(config).message(), HasSubstr("10.0.0.0/33"));
 }
 
+TEST(ConfigTest, CacheByteBudgets) {
+  ServerConfig defaults;
+  EXPECT_EQ(defaults.store.user_cache_bytes, int64_t{64} << 20);
+  EXPECT_EQ(defaults.tokens.cache_bytes, int64_t{32} << 20);
+  absl::StatusOr<ServerConfig> config = ParseServerConfig("server.yaml", R"(
+store:
+  path: /var/lib/pdp/store
+  user_cache_bytes: 8589934592
+tokens:
+  cache_bytes: 1048576
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->store.user_cache_bytes, int64_t{8} << 30);
+  EXPECT_EQ(config->tokens.cache_bytes, 1048576);
+  absl::StatusOr<ServerConfig> bad = ParseServerConfig("server.yaml", R"(
+store:
+  user_cache_bytes: 0
+tokens:
+  cache_bytes: lots
+)");
+  EXPECT_THAT(bad.status().message(), HasSubstr("store.user_cache_bytes"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("tokens.cache_bytes"));
+}
+
+TEST(ConfigTest, ExplainIsItsOwnPermission) {
+  absl::StatusOr<ServerConfig> config = ParseServerConfig("server.yaml", R"(
+callers:
+  - identity: spiffe://acme.example/operator
+    permissions: [explain]
+  - identity: spiffe://acme.example/ci
+    permissions: [admin]
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->callers[0].permissions, ElementsAre(Permission::kExplain));
+  EXPECT_THAT(config->callers[1].permissions, ElementsAre(Permission::kAdmin));
+  EXPECT_EQ(PermissionName(Permission::kExplain), "explain");
+  absl::StatusOr<ServerConfig> bad = ParseServerConfig("server.yaml", R"(
+callers:
+  - identity: spiffe://acme.example/ci
+    permissions: [explains]
+)");
+  EXPECT_THAT(bad.status().message(), HasSubstr("read_bundles, explain"));
+}
+
 TEST(ConfigTest, BootstrapPeersAndReadBundles) {
   absl::StatusOr<ServerConfig> config = ParseServerConfig("server.yaml", R"(
 store:

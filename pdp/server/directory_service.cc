@@ -1,6 +1,7 @@
 #include "pdp/server/directory_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "pdp/quote.h"
 #include "pdp/server/serve_unary.h"
 
 namespace pdp::server {
@@ -63,12 +64,21 @@ grpc::ServerUnaryReactor* DirectoryService::GetUser(
     if (request->user_id().empty()) {
       return absl::InvalidArgumentError("user_id is empty");
     }
-    std::shared_ptr<const v1::User> user = directory_.Find(request->user_id());
-    if (user == nullptr) {
+    absl::StatusOr<cache::UserDirectory::Entry> found =
+        directory_.TryLookup(request->user_id());
+    if (!found.ok()) return found.status();
+    const cache::UserDirectory::Entry& entry = *found;
+    if (entry.deleted) {
       return absl::NotFoundError(absl::StrCat(
-          "user \"", request->user_id(), "\" is not in the directory"));
+          "user ", Quote(request->user_id()),
+          " was deleted from the directory: unknown to every check, even if "
+          "the policy lists them, until upserted again"));
     }
-    *response = *user;
+    if (entry.user == nullptr) {
+      return absl::NotFoundError(absl::StrCat(
+          "user ", Quote(request->user_id()), " is not in the directory"));
+    }
+    *response = *entry.user;
     return absl::OkStatus();
   });
 }

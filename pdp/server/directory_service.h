@@ -19,7 +19,8 @@ class DirectoryUserSource final : public UserSource {
       : directory_(directory) {}
 
   DirectoryEntry Find(absl::string_view id) const override {
-    return {directory_.Find(id)};
+    cache::UserDirectory::Entry entry = directory_.Lookup(id);
+    return {std::move(entry.user), entry.deleted};
   }
 
  private:
@@ -28,7 +29,10 @@ class DirectoryUserSource final : public UserSource {
 
 // pdp.v1.Directory (permission `directory`): a sync worker keeps users and
 // their roles current. Writes reach RocksDB and the cache before the call
-// returns, so the next check sees them.
+// returns, so the next check sees them. DeleteUsers leaves a tombstone for
+// every id (the user is unknown to checks even if the policy lists them,
+// until upserted again); GetUser answers NotFound for a tombstone too, with
+// a message saying the user was deleted.
 // Thread-safe. The referenced objects must outlive the service.
 class DirectoryService final : public v1::Directory::CallbackService {
  public:

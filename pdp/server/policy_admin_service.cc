@@ -24,9 +24,12 @@ grpc::ServerUnaryReactor* PolicyAdminService::PushBundle(
     }
     std::cerr << "pdp-server: push by " << caller.identity
               << ": version " << active->info.metadata().version()
-              << " is active\n";
+              << (active->already_active
+                      ? " was already active (the same signed bytes)\n"
+                      : " is active\n");
     *response->mutable_active() = active->info;
     response->set_activated_unix_micros(active->activated_unix_micros);
+    response->set_already_active(active->already_active);
     return absl::OkStatus();
   });
 }
@@ -48,13 +51,16 @@ grpc::ServerUnaryReactor* PolicyAdminService::GetStatus(
       response->set_activated_unix_micros((*active)->activated_unix_micros);
     }
     response->set_serving(snapshot != nullptr);
+    if (snapshot == nullptr) {
+      response->set_not_serving_reason(policy_.UnavailableReason());
+    }
     if (snapshot != nullptr) {
       response->set_policy_version(snapshot->version());
       response->set_tools(static_cast<int32_t>(snapshot->tools().size()));
       response->set_roles(static_cast<int32_t>(snapshot->roles().size()));
       response->set_bundle_users(static_cast<int32_t>(snapshot->users().size()));
     }
-    response->set_directory_users(store_.EstimateUserCount());
+    response->set_directory_users(store_.UserCount());
     response->set_dropped_decisions(dropped_decisions_());
     return absl::OkStatus();
   });
@@ -97,13 +103,18 @@ grpc::ServerUnaryReactor* PolicyAdminService::Explain(
     grpc::CallbackServerContext* context, const v1::ExplainRequest* request,
     v1::ExplainResponse* response) {
   return ServeUnary(
-      context, auth_, Permission::kAdmin,
+      context, auth_, Permission::kExplain,
       [&](const CallerAuth::Caller& caller) -> absl::Status {
         std::shared_ptr<const Snapshot> snapshot = policy_.Get();
         if (snapshot == nullptr) {
+          const std::string reason = policy_.UnavailableReason();
           return absl::UnavailableError(
-              "no policy is active on this server; it decides nothing until "
-              "one is");
+              reason.empty()
+                  ? "no policy is active on this server; it decides nothing "
+                    "until one is"
+                  : absl::StrCat(reason,
+                                 "; this server decides nothing until a push "
+                                 "or an Activate repairs it"));
         }
         Request check = FromProto(request->check(),
                                   caller.Has(Permission::kAssertRoles));

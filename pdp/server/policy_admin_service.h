@@ -15,7 +15,8 @@ namespace pdp::server {
 
 // pdp.v1.PolicyAdmin on a BundleManager: every RPC needs `admin`, except
 // GetBundle, which `read_bundles` also allows (replicas bootstrapping from a
-// peer).
+// peer), and Explain, which needs `explain` (it returns full decisions;
+// `admin` alone does not allow it).
 // Thread-safe. The referenced objects must outlive the service.
 class PolicyAdminService final : public v1::PolicyAdmin::CallbackService {
  public:

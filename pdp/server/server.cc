@@ -112,6 +112,9 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
   server->auth_ = std::make_unique<CallerAuth>(*std::move(auth));
 
   std::shared_ptr<const Snapshot> snapshot;
+  // Why the store's active bundle cannot be served; empty if it can, or
+  // when there is none.
+  std::string store_unservable;
   if (!config.store.path.empty()) {
     absl::StatusOr<std::unique_ptr<cache::Store>> store =
         cache::Store::Open({.path = config.store.path});
@@ -125,6 +128,8 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
     if (!keys.ok()) return keys.status();
     cache::UserDirectoryOptions directory_options;
     directory_options.capacity = config.store.user_cache_entries;
+    directory_options.max_bytes =
+        static_cast<size_t>(config.store.user_cache_bytes);
     server->directory_ = std::make_unique<cache::UserDirectory>(
         *server->store_, directory_options);
     server->user_source_ =
@@ -136,16 +141,18 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
     absl::StatusOr<std::shared_ptr<const Snapshot>> stored =
         server->bundles_->LoadActive();
     if (!stored.ok()) {
-      // Fail closed: an active bundle that no longer verifies or compiles
-      // is not served; a push or an explicit Activate repairs it.
-      std::cerr << "pdp-server: the store's active bundle cannot be served: "
-                << stored.status().message() << "\n";
+      store_unservable = std::string(stored.status().message());
     } else {
       snapshot = *std::move(stored);
     }
   }
+  // Fail closed: a store whose active bundle no longer verifies or compiles
+  // is never replaced by `policy` (an older, perhaps more permissive one)
+  // unless the config says so; a push or an Activate repairs it.
+  const bool store_has_active =
+      snapshot != nullptr || !store_unservable.empty();
   if (!config.policy.empty() &&
-      (snapshot == nullptr || config.policy_overrides_store)) {
+      (!store_has_active || config.policy_overrides_store)) {
     absl::StatusOr<std::shared_ptr<const Snapshot>> compiled =
         Compiler::CompileDirectory(config.policy);
     if (!compiled.ok()) {
@@ -155,9 +162,26 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
                                        compiled.status().message()));
     }
     snapshot = *std::move(compiled);
-  } else if (!config.policy.empty()) {
+    if (!store_unservable.empty()) {
+      std::cerr << "pdp-server: " << store_unservable
+                << "; serving --policy " << config.policy
+                << " instead (policy_overrides_store)\n";
+      store_unservable.clear();
+    }
+  } else if (!config.policy.empty() && snapshot != nullptr) {
     std::cerr << "pdp-server: serving the store's active bundle; --policy "
               << config.policy << " only bootstraps an empty store\n";
+  }
+  if (!store_unservable.empty()) {
+    std::cerr << "pdp-server: " << store_unservable
+              << "; NOT_SERVING, every decision UNAVAILABLE until a push or "
+                 "an Activate repairs it"
+              << (config.policy.empty()
+                      ? ""
+                      : " (--policy is not served in its place unless "
+                        "policy_overrides_store is set)")
+              << "\n";
+    server->policy_.SetUnavailableReason(store_unservable);
   }
 
   if (!config.decision_log.path.empty()) {

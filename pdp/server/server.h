@@ -38,7 +38,9 @@ inline constexpr char kLivenessService[] = "liveness";
 class PdpServer {
  public:
   // Validates `config`, opens the store (if configured) and activates its
-  // active bundle, or else compiles the policy directory (a bootstrap),
+  // active bundle, or else compiles the policy directory (a bootstrap of an
+  // empty store; a store whose active bundle cannot be served starts
+  // NOT_SERVING instead, unless config.policy_overrides_store),
   // opens the decision log and starts serving. With a store it also serves
   // pdp.v1.PolicyAdmin and pdp.v1.Directory. Returns InvalidArgument naming
   // the config key, or the policy's errors, the store's error, and

@@ -16,7 +16,8 @@ TokenTrust::TokenTrust(const ServerConfig::Tokens& config) : config_(config) {
 
 void TokenTrust::Install(std::shared_ptr<const token::TokenSettings> settings) {
   std::shared_ptr<const token::TokenVerifier> verifier = token::NewTokenVerifier(
-      *settings, static_cast<size_t>(config_.cache_entries));
+      *settings, static_cast<size_t>(config_.cache_entries),
+      static_cast<size_t>(config_.cache_bytes));
   absl::MutexLock lock(&mu_);
   current_ = {std::move(settings), std::move(verifier)};
 }

@@ -76,6 +76,43 @@ TEST(TokenCacheTest, ZeroCapacityHoldsNothing) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+// Large tokens: what the cache holds stays within its byte budget, counting
+// each token's own bytes and its claims', and the newest token is kept.
+TEST(TokenCacheTest, LargeTokensStayWithinTheByteBudget) {
+  constexpr size_t kBudget = 1 << 20;
+  TokenCache cache(/*capacity=*/100000, size_t{kBudget});
+  for (int i = 0; i < 500; ++i) {
+    std::string token = absl::StrCat("token-", i, ".", std::string(15000, 'x'));
+    cache.Insert(token, Claims(absl::StrCat(i)), /*claims_bytes=*/12000);
+    ASSERT_LE(cache.bytes(), kBudget) << i;
+    ASSERT_NE(cache.Find(token), nullptr) << i;
+  }
+  // Each entry costs at least its token and claims: no more than fit.
+  EXPECT_LE(cache.size(), kBudget / 27000);
+  EXPECT_GE(cache.bytes(), cache.size() * 27000);
+  // Erasing gives the bytes back.
+  const size_t before = cache.bytes();
+  cache.Erase(absl::StrCat("token-499.", std::string(15000, 'x')));
+  EXPECT_LT(cache.bytes(), before);
+
+  // A token bigger than a shard's share of the budget is not stored.
+  TokenCache small(/*capacity=*/100, /*max_bytes=*/size_t{16 * 4096});
+  const std::string big(8192, 'b');
+  small.Insert(big, Claims("big"));
+  EXPECT_EQ(small.Find(big), nullptr);
+  EXPECT_EQ(small.bytes(), 0u);
+  // A zero budget holds nothing.
+  TokenCache none(/*capacity=*/100, /*max_bytes=*/size_t{0});
+  none.Insert("a", Claims("alice"));
+  EXPECT_EQ(none.Find("a"), nullptr);
+}
+
+TEST(TokenCacheTest, EntryBytesCountTheTokenAndTheClaims) {
+  EXPECT_GE(TokenCache::EntryBytes(std::string(15000, 't'), 3000), 18000u);
+  EXPECT_LT(TokenCache::EntryBytes(std::string(15000, 't'), 3000), 18000u + 400);
+  EXPECT_GT(TokenCache::EntryBytes("short", 0), 0u);
+}
+
 }  // namespace
 }  // namespace internal
 }  // namespace token

@@ -322,10 +322,12 @@ absl::StatusOr<TokenSettings> LoadTokenSettings(const std::string& path) {
 }
 
 std::unique_ptr<TokenVerifier> NewTokenVerifier(const TokenSettings& settings,
-                                                size_t cache_entries) {
+                                                size_t cache_entries,
+                                                size_t cache_max_bytes) {
   TokenVerifierOptions options;
   options.clock_skew = settings.clock_skew;
   options.cache_entries = cache_entries;
+  options.cache_max_bytes = cache_max_bytes;
   auto verifier = std::make_unique<TokenVerifier>(options);
   verifier->SetIssuers(settings.issuers);
   return verifier;

@@ -69,9 +69,10 @@ struct TokenSettings {
 absl::StatusOr<TokenSettings> LoadTokenSettings(const std::string& path);
 
 // A verifier over `settings`' issuers and clock skew, remembering up to
-// `cache_entries` verified tokens (0: none).
-std::unique_ptr<TokenVerifier> NewTokenVerifier(const TokenSettings& settings,
-                                                size_t cache_entries);
+// `cache_entries` verified tokens taking up to `cache_max_bytes` (0: none).
+std::unique_ptr<TokenVerifier> NewTokenVerifier(
+    const TokenSettings& settings, size_t cache_entries,
+    size_t cache_max_bytes = TokenVerifierOptions().cache_max_bytes);
 
 }  // namespace token
 }  // namespace pdp

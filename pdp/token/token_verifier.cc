@@ -20,7 +20,8 @@ namespace pdp {
 namespace token {
 
 struct TokenVerifier::State {
-  explicit State(size_t cache_entries) : cache(cache_entries) {}
+  explicit State(const TokenVerifierOptions& options)
+      : cache(options.cache_entries, options.cache_max_bytes) {}
   absl::flat_hash_map<std::string, TrustedIssuer> issuers;
   internal::TokenCache cache;
 };
@@ -308,16 +309,37 @@ bool CheckTimes(const VerifiedToken& token, absl::Time now, absl::Duration skew,
   return true;
 }
 
+// What `token` (made by make_shared) takes on the heap, for the cache's
+// byte budget.
+size_t ClaimsBytes(const VerifiedToken& token) {
+  using internal::TokenCache;
+  size_t bytes = TokenCache::AllocationBytes(16 + sizeof(VerifiedToken));
+  for (const std::string* s :
+       {&token.issuer, &token.subject, &token.client_id, &token.actor,
+        &token.cnf_x5t_s256, &token.cnf_jkt, &token.acr, &token.jwt_id}) {
+    bytes += TokenCache::StringBytes(*s);
+  }
+  for (const std::vector<std::string>* list :
+       {&token.scopes, &token.amr, &token.audiences}) {
+    if (list->capacity() > 0) {
+      bytes += TokenCache::AllocationBytes(list->capacity() *
+                                           sizeof(std::string));
+    }
+    for (const std::string& s : *list) bytes += TokenCache::StringBytes(s);
+  }
+  return bytes;
+}
+
 }  // namespace
 
 TokenVerifier::TokenVerifier(TokenVerifierOptions options)
     : options_(options),
-      state_(std::make_shared<State>(options.cache_entries)) {}
+      state_(std::make_shared<State>(options)) {}
 
 TokenVerifier::~TokenVerifier() = default;
 
 void TokenVerifier::SetIssuers(std::vector<TrustedIssuer> issuers) {
-  auto state = std::make_shared<State>(options_.cache_entries);
+  auto state = std::make_shared<State>(options_);
   for (TrustedIssuer& issuer : issuers) {
     std::string name = issuer.issuer;
     state->issuers.emplace(std::move(name), std::move(issuer));
@@ -332,6 +354,8 @@ std::shared_ptr<TokenVerifier::State> TokenVerifier::state() const {
 }
 
 size_t TokenVerifier::CachedTokens() const { return state()->cache.size(); }
+
+size_t TokenVerifier::CachedBytes() const { return state()->cache.bytes(); }
 
 TokenVerifier::Result TokenVerifier::Verify(absl::string_view token,
                                             absl::Time now) const {
@@ -468,7 +492,7 @@ TokenVerifier::Result TokenVerifier::Verify(absl::string_view token,
   if (!CheckTimes(*verified, now, options_.clock_skew, &result.rejection)) {
     return result;
   }
-  state->cache.Insert(token, verified);
+  state->cache.Insert(token, verified, ClaimsBytes(*verified));
   result.token = std::move(verified);
   return result;
 }

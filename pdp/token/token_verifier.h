@@ -86,9 +86,13 @@ struct TokenVerifierOptions {
   absl::Duration clock_skew = absl::Seconds(60);
   // How many verified tokens are remembered, so that presenting the same
   // token again costs one lookup; 0 turns the cache off. Each entry holds
-  // the token and its claims (about twice the token's size); only tokens
-  // that verified are ever stored.
+  // the token and its claims; only tokens that verified are ever stored.
   size_t cache_entries = 100000;
+  // Most bytes the remembered tokens take, each accounted at what it holds
+  // on the heap: its own length plus its claims (~1.6 KB for a 600-byte
+  // token, ~33 KB for a 15 KB one; docs/operations.md). 0 turns the cache
+  // off.
+  size_t cache_max_bytes = size_t{32} << 20;
   // Longer tokens are refused before anything else is done with them.
   size_t max_token_bytes = 16384;
 };
@@ -145,6 +149,8 @@ class TokenVerifier {
 
   // How many verified tokens the cache holds now (at most cache_entries).
   size_t CachedTokens() const;
+  // The bytes they take, as accounted (at most cache_max_bytes).
+  size_t CachedBytes() const;
 
  private:
   struct State;

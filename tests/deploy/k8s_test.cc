@@ -459,6 +459,24 @@ TEST_F(K8sTest, EveryConfiguredCallerHasACertificateWithItsSpiffeId) {
   EXPECT_TRUE(server_auth);
 }
 
+// DESIGN §5: CI pushes policy but cannot read decisions; no caller the
+// manifests configure may explain (it returns full decisions) unless it is
+// granted `explain` on its own, never through `admin`.
+TEST_F(K8sTest, CiMayPushButNotReadDecisions) {
+  const pdp::server::CallerGrant* ci = nullptr;
+  for (const auto& g : config_.callers) {
+    if (g.identity == "spiffe://acme.example/ci") ci = &g;
+  }
+  ASSERT_NE(ci, nullptr) << "no grant for CI";
+  bool admin = false, explain = false;
+  for (pdp::server::Permission p : ci->permissions) {
+    admin |= p == pdp::server::Permission::kAdmin;
+    explain |= p == pdp::server::Permission::kExplain;
+  }
+  EXPECT_TRUE(admin) << "CI pushes bundles";
+  EXPECT_FALSE(explain) << "CI must not read decisions";
+}
+
 // A new pod's empty store is filled from its peers (bootstrap_peers): the
 // peers are the headless Service (including pods not ready yet) at the listen
 // port; the server's certificate can act as a client, names the peer host

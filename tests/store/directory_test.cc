@@ -1,6 +1,7 @@
 // pdp.v1.Directory against the real server (in process, mTLS, RocksDB under
 // TEST_TMPDIR): writes are seen by the very next check, directory users
-// override the bundle's, deletes make a user unknown at once, permissions
+// override the bundle's, deletes make a user unknown at once (even one the
+// bundle lists: a tombstone stays until the next upsert), permissions
 // and limits hold, and 100,000 users imported over gRPC decide correctly
 // (also after a restart, from RocksDB with a cold cache).
 
@@ -171,11 +172,9 @@ TEST_F(DirectoryTest, DirectoryUserOverridesTheBundleUser) {
   ASSERT_TRUE(status.ok()) << Describe(status);
   EXPECT_EQ(SalaryCheck(alice).effect(), v1::EFFECT_DENY);
 
-  // Removed from the directory: the bundle's entry applies again.
-  int deleted = -1;
-  status = Delete({alice}, &deleted);
+  // Upserted again with the bundle's roles: allowed again.
+  status = Upsert({MakeUser(alice, {"executive"})});
   ASSERT_TRUE(status.ok()) << Describe(status);
-  EXPECT_EQ(deleted, 1);
   EXPECT_EQ(SalaryCheck(alice).effect(), v1::EFFECT_ALLOW);
 
   // Directory users survive a new bundle version.
@@ -188,6 +187,63 @@ TEST_F(DirectoryTest, DirectoryUserOverridesTheBundleUser) {
   v1::Decision after_push = SalaryCheck(alice);
   EXPECT_EQ(after_push.effect(), v1::EFFECT_DENY);
   EXPECT_EQ(after_push.policy_version(), "2");
+}
+
+// DESIGN §2, "the directory revokes": a user the bundle's `users:` lists
+// is unknown once deleted from the directory, until upserted again.
+TEST_F(DirectoryTest, DeletingRevokesAUserTheBundleListsUntilUpserted) {
+  const std::string bob = "bob@acme.example";  // Bundle: roles [sales].
+  auto contacts_check = [&] {
+    v1::CheckRequest request = AllowedCheck();
+    request.mutable_chain()->set_user_id(bob);
+    request.mutable_chain()->clear_scopes();
+    request.mutable_chain()->add_scopes("contacts:read");
+    request.set_tool_id("crm.search_contacts");
+    absl::StatusOr<v1::Decision> decision =
+        CheckDecision(s_->authorizer(), request);
+    EXPECT_TRUE(decision.ok()) << decision.status();
+    return decision.ok() ? *decision : v1::Decision();
+  };
+  v1::Decision from_bundle = contacts_check();
+  ASSERT_EQ(from_bundle.effect(), v1::EFFECT_ALLOW)
+      << from_bundle.DebugString();
+
+  grpc::Status status = Upsert({MakeUser(bob, {"sales"})});
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(contacts_check().effect(), v1::EFFECT_ALLOW);
+  int deleted = -1;
+  status = Delete({bob}, &deleted);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(deleted, 1);
+  v1::Decision revoked = contacts_check();
+  EXPECT_EQ(revoked.effect(), v1::EFFECT_DENY);
+  EXPECT_THAT(Codes(revoked), UnorderedElementsAre(v1::Reason::USER_UNKNOWN));
+  v1::User got;
+  status = GetUser(bob, &got);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << Describe(status);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("user \"bob@acme.example\" was deleted from the "
+                        "directory"));
+
+  // Also after a restart (a cold cache: the tombstone is in RocksDB).
+  StartWithAcme(s_->Config());
+  EXPECT_THAT(Codes(contacts_check()),
+              UnorderedElementsAre(v1::Reason::USER_UNKNOWN));
+
+  // Upserted again: known again.
+  status = Upsert({MakeUser(bob, {"sales"})});
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(contacts_check().effect(), v1::EFFECT_ALLOW);
+  status = GetUser(bob, &got);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+
+  // Deleting an id the directory never held revokes it too.
+  status = Delete({"alice@acme.example"}, &deleted);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(deleted, 0);
+  EXPECT_THAT(Codes(SalaryCheck("alice@acme.example")),
+              UnorderedElementsAre(v1::Reason::USER_UNKNOWN));
 }
 
 TEST_F(DirectoryTest, CallersWithoutDirectoryAreDenied) {
@@ -330,13 +386,34 @@ TEST_F(DirectoryTest, HundredThousandUsersImportedAndCheckedCorrectly) {
     ASSERT_TRUE(status.ok()) << BulkId(i) << ": " << Describe(status);
     EXPECT_THAT(got.roles(), UnorderedElementsAre(BulkRole(i)));
   }
+  // A sync worker upserts the first batch again: still kUsers users.
+  {
+    std::vector<v1::User> users;
+    for (int i = 0; i < kBatch; ++i) {
+      users.push_back(MakeUser(BulkId(i), {BulkRole(i)}));
+    }
+    grpc::Status again = Upsert(users);
+    ASSERT_TRUE(again.ok()) << Describe(again);
+  }
   absl::StatusOr<v1::GetStatusResponse> status = GetStatus(s_->admin());
   ASSERT_TRUE(status.ok()) << status.status();
-  EXPECT_GT(status->directory_users(), kUsers / 2) << "an estimate";
+  EXPECT_EQ(status->directory_users(), static_cast<uint64_t>(kUsers))
+      << "an exact count, not RocksDB's estimate";
 
   // After a restart the users come from RocksDB (a cold cache): a sample.
   StartWithAcme(s_->Config());
   check_all(/*step=*/97);
+  // The count is exact across deletes (of users, twice, and of ids never
+  // there) and a restart.
+  int deleted = 0;
+  grpc::Status removed =
+      Delete({BulkId(1), BulkId(2), BulkId(1), "never@bulk.example"}, &deleted);
+  ASSERT_TRUE(removed.ok()) << Describe(removed);
+  EXPECT_EQ(deleted, 2);
+  StartWithAcme(s_->Config());
+  status = GetStatus(s_->admin());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->directory_users(), static_cast<uint64_t>(kUsers - 2));
   std::cerr << "imported " << kUsers << " users in " << import << "; total "
             << (absl::Now() - start) << "\n";
 }

@@ -3,7 +3,8 @@
 # binary with a store, the Acme bundle pushed over mTLS, then the same chains
 # explained by `--policy DIR` and by `--server ADDR --policy DIR` (files named
 # under DIR). Only the policy version differs (the offline compile's
-# "dev-..." against the bundle's version). A caller without `admin` is refused.
+# "dev-..." against the bundle's version). Only a caller granted `explain`
+# may ask: the gateway (check, filter) and CI (admin) are refused.
 set -euo pipefail
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -31,6 +32,8 @@ trusted_keys:
 callers:
   - identity: spiffe://acme.example/ci
     permissions: [admin]
+  - identity: spiffe://acme.example/operator
+    permissions: [explain]
   - identity: spiffe://acme.example/gateway
     permissions: [check, filter]
 decision_log:
@@ -46,10 +49,11 @@ until [[ -s "$tmp/port" ]]; do
   sleep 0.1
 done
 server="127.0.0.1:$(cat "$tmp/port")"
-tls=(--ca "$certs/ca.pem" --cert "$certs/ci.pem" --key "$certs/ci.key")
+ci_tls=(--ca "$certs/ca.pem" --cert "$certs/ci.pem" --key "$certs/ci.key")
+tls=(--ca "$certs/ca.pem" --cert "$certs/operator.pem" --key "$certs/operator.key")
 
 "$pdpctl" bundle "$policy" --key "$certs/bundle-signing.key" --version 4 -o "$tmp/v4.bundle" >/dev/null
-"$pdpctl" push "$tmp/v4.bundle" --server "$server" "${tls[@]}" >/dev/null
+"$pdpctl" push "$tmp/v4.bundle" --server "$server" "${ci_tls[@]}" >/dev/null
 
 # explain_both NAME CHAIN...: the offline and the remote output must agree.
 explain_both() {
@@ -80,15 +84,18 @@ explain_both see --user alice@acme.example --client acme-copilot \
 explain_both unknown-tool --user alice@acme.example --client acme-copilot \
   --tool crm.nope >/dev/null
 
-# Without admin: refused, exit 1.
-set +e
-out="$("$pdpctl" check --explain --server "$server" --ca "$certs/ca.pem" \
-        --cert "$certs/gateway.pem" --key "$certs/gateway.key" \
-        --user alice@acme.example --client acme-copilot --tool hr.get_salary 2>&1)"
-code=$?
-set -e
-[[ $code -eq 1 ]] || fail "gateway: exit $code, want 1"
-grep -q "PERMISSION_DENIED" <<<"$out" || { echo "$out" >&2; fail "gateway: not PERMISSION_DENIED"; }
+# Without explain: refused, exit 1. CI's admin does not include it.
+for who in gateway ci; do
+  set +e
+  out="$("$pdpctl" check --explain --server "$server" --ca "$certs/ca.pem" \
+          --cert "$certs/$who.pem" --key "$certs/$who.key" \
+          --user alice@acme.example --client acme-copilot --tool hr.get_salary 2>&1)"
+  code=$?
+  set -e
+  [[ $code -eq 1 ]] || fail "$who: exit $code, want 1"
+  grep -q "PERMISSION_DENIED" <<<"$out" || { echo "$out" >&2; fail "$who: not PERMISSION_DENIED"; }
+  grep -q 'lacks the "explain" permission' <<<"$out" || { echo "$out" >&2; fail "$who: does not name explain"; }
+done
 
 # --server without --explain is a usage error.
 set +e

@@ -1,8 +1,8 @@
 // PolicyAdmin.Explain against the real server (in process, mTLS, a RocksDB
 // store, the Acme bundle pushed and signed): the decision is the Authorizer's
 // and the lines name the granting role, its inheritance, the glob and the
-// scopes with the policy's file:line; directory users count; only `admin`
-// may ask; a chain given as tokens is verified and its token problems and
+// scopes with the policy's file:line; directory users count; only `explain`
+// may ask (not `admin`: CI cannot read decisions); a chain given as tokens is verified and its token problems and
 // audiences are explained.
 
 #include <memory>
@@ -67,7 +67,7 @@ class ExplainTest : public ::testing::Test {
   grpc::Status Explain(const v1::ExplainRequest& request,
                        v1::ExplainResponse* response,
                        v1::PolicyAdmin::Stub* stub = nullptr) {
-    return (stub != nullptr ? *stub : s_->admin())
+    return (stub != nullptr ? *stub : s_->explainer())
         .Explain(Deadline().get(), request, response);
   }
 
@@ -154,7 +154,7 @@ TEST_F(ExplainTest, DirectoryUsersAreExplainedAsTheAuthorizerSeesThem) {
                           "\"hr.get_salary\" (roles.yaml:60)"));
 }
 
-TEST_F(ExplainTest, OnlyAdminMayAskAndOnlyWithAPolicy) {
+TEST_F(ExplainTest, OnlyExplainMayAskAndOnlyWithAPolicy) {
   v1::ExplainResponse response;
   grpc::Status status = Explain(Ask(AllowedCheck()), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
@@ -166,7 +166,19 @@ TEST_F(ExplainTest, OnlyAdminMayAskAndOnlyWithAPolicy) {
   status = Explain(Ask(AllowedCheck()), &response, gateway.get());
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
       << Describe(status);
-  EXPECT_THAT(status.error_message(), HasSubstr("admin"));
+  EXPECT_THAT(status.error_message(), HasSubstr("\"explain\" permission"));
+  // CI (admin: push, activate, status) cannot read decisions either.
+  auto ci = v1::PolicyAdmin::NewStub(s_->ci());
+  status = Explain(Ask(AllowedCheck()), &response, ci.get());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << Describe(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("\"explain\" permission"));
+  EXPECT_THAT(status.error_message(), HasSubstr(kCi));
+  // The operator, granted `explain`, gets the explanation.
+  status = Explain(Ask(AllowedCheck()), &response);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(response.decision().effect(), v1::EFFECT_ALLOW);
+  EXPECT_FALSE(response.lines().empty());
 
   // A malformed chain is the caller's error, as for Check.
   v1::CheckRequest bad = AllowedCheck();

@@ -187,6 +187,62 @@ TEST_F(PushTest, NonIncreasingVersionIsRefusedAtVersion) {
                 "version");
 }
 
+TEST_F(PushTest, RetriedPushOfTheActiveBundleSucceedsAndChangesNothing) {
+  const v1::SignedBundle six = SalaryRemoved(kBase + 1);
+  v1::PushBundleResponse first;
+  grpc::Status status = Push(*admin_, six, &first);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_FALSE(first.already_active());
+  ExpectActive(kBase + 1, v1::EFFECT_DENY);
+
+  // The answer was lost ("Socket closed"); CI pushes the same bytes again.
+  v1::PushBundleResponse retried;
+  status = Push(*admin_, six, &retried);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_TRUE(retried.already_active());
+  EXPECT_EQ(retried.active().metadata().version(), kBase + 1);
+  EXPECT_EQ(retried.activated_unix_micros(), first.activated_unix_micros());
+  EXPECT_EQ(retried.active().stored_unix_micros(),
+            first.active().stored_unix_micros());
+  ExpectActive(kBase + 1, v1::EFFECT_DENY);
+  absl::StatusOr<v1::ListBundlesResponse> list = ListBundles(*admin_);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->bundles_size(), 2);
+
+  // A different bundle under the active version is still refused.
+  absl::StatusOr<v1::Bundle> other = AcmeBundle(kBase + 1);
+  ASSERT_TRUE(other.ok()) << other.status();
+  absl::StatusOr<v1::SignedBundle> signed_other = Sign(*other, key_);
+  ASSERT_TRUE(signed_other.ok()) << signed_other.status();
+  status = Push(*admin_, *signed_other);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << Describe(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("a different bundle"));
+
+  // The same bytes as the older stored base: never activated by a push.
+  absl::StatusOr<v1::Bundle> base = AcmeBundle(kBase);
+  ASSERT_TRUE(base.ok()) << base.status();
+  absl::StatusOr<v1::SignedBundle> signed_base = Sign(*base, key_);
+  ASSERT_TRUE(signed_base.ok()) << signed_base.status();
+  status = Push(*admin_, *signed_base);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << Describe(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("already stored but not active"));
+  ExpectActive(kBase + 1, v1::EFFECT_DENY);
+
+  // After an operator rolls back from it, a retry does not undo the rollback.
+  v1::ActivateRequest request;
+  request.set_version(kBase);
+  v1::ActivateResponse activated;
+  status = admin_->Activate(Deadline().get(), request, &activated);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  status = Push(*admin_, six);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS)
+      << Describe(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("rolled back"));
+  ExpectActive(kBase, v1::EFFECT_ALLOW);
+}
+
 TEST_F(PushTest, BundleThatDoesNotCompileIsRefusedAtCompile) {
   absl::StatusOr<v1::Bundle> bundle = AcmeBundle(kBase + 1);
   ASSERT_TRUE(bundle.ok()) << bundle.status();

@@ -75,6 +75,7 @@ server::ServerConfig StoreConfig(const servertest::TestPki& pki,
   config.trusted_keys.push_back({key.id, key.public_key_file});
   config.callers.push_back({kCi, {server::Permission::kAdmin}});
   config.callers.push_back({kSync, {server::Permission::kDirectory}});
+  config.callers.push_back({kOperator, {server::Permission::kExplain}});
   return config;
 }
 
@@ -127,7 +128,8 @@ absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Create() {
   for (auto [id, cert] : {std::make_pair(kCi, &s->ci_cert_),
                           std::make_pair(kSync, &s->sync_cert_),
                           std::make_pair(servertest::kGateway,
-                                         &s->gateway_cert_)}) {
+                                         &s->gateway_cert_),
+                          std::make_pair(kOperator, &s->operator_cert_)}) {
     absl::StatusOr<testcerts::KeyAndCert> issued = s->pki_->Client(id);
     if (!issued.ok()) return issued.status();
     *cert = *std::move(issued);
@@ -149,7 +151,9 @@ absl::Status StoreServer::Start(const server::ServerConfig& config) {
   ci_ = servertest::MtlsChannel(server_->port(), ca, &ci_cert_);
   sync_ = servertest::MtlsChannel(server_->port(), ca, &sync_cert_);
   gateway_ = servertest::MtlsChannel(server_->port(), ca, &gateway_cert_);
+  operator_ = servertest::MtlsChannel(server_->port(), ca, &operator_cert_);
   admin_ = v1::PolicyAdmin::NewStub(ci_);
+  explainer_ = v1::PolicyAdmin::NewStub(operator_);
   directory_ = v1::Directory::NewStub(sync_);
   authorizer_ = v1::Authorizer::NewStub(gateway_);
   return absl::OkStatus();
@@ -157,11 +161,13 @@ absl::Status StoreServer::Start(const server::ServerConfig& config) {
 
 void StoreServer::Stop() {
   admin_.reset();
+  explainer_.reset();
   directory_.reset();
   authorizer_.reset();
   ci_.reset();
   sync_.reset();
   gateway_.reset();
+  operator_.reset();
   server_.reset();  // Shuts down, then closes the store.
 }
 

@@ -33,6 +33,8 @@ inline constexpr char kAcme[] = "examples/policies/acme";
 inline constexpr char kCi[] = "spiffe://acme.example/ci";
 // Granted `directory` by StoreConfig().
 inline constexpr char kSync[] = "spiffe://acme.example/directory-sync";
+// Granted `explain` by StoreConfig(): an operator who may read decisions.
+inline constexpr char kOperator[] = "spiffe://acme.example/operator";
 
 // "code N (NAME): message", for failure output.
 std::string Describe(const grpc::Status& status);
@@ -62,7 +64,7 @@ absl::StatusOr<v1::SignedBundle> Sign(const v1::Bundle& bundle,
 
 // pki.Config() (mTLS, 127.0.0.1:0, kGateway check+filter, no decision log)
 // with no policy, the store at `store_path`, `key` trusted, kCi granted
-// admin and kSync granted directory.
+// admin, kSync granted directory and kOperator granted explain.
 server::ServerConfig StoreConfig(const servertest::TestPki& pki,
                                  const std::string& store_path,
                                  const SigningKey& key);
@@ -85,7 +87,8 @@ absl::StatusOr<v1::Decision> CheckDecision(v1::Authorizer::Stub& authorizer,
 absl::Status ToAbsl(const grpc::Status& status);
 
 // A PdpServer with a store, in this process, and mTLS clients for kCi
-// (admin), kSync (directory) and kGateway (check, filter). Restartable on
+// (admin), kSync (directory), kOperator (explain) and kGateway (check,
+// filter). Restartable on
 // the same store. Thread-compatible.
 class StoreServer {
  public:
@@ -116,7 +119,12 @@ class StoreServer {
   const std::shared_ptr<grpc::Channel>& ci() const { return ci_; }
   const std::shared_ptr<grpc::Channel>& sync() const { return sync_; }
   const std::shared_ptr<grpc::Channel>& gateway() const { return gateway_; }
+  const std::shared_ptr<grpc::Channel>& operator_channel() const {
+    return operator_;
+  }
   v1::PolicyAdmin::Stub& admin() { return *admin_; }
+  // PolicyAdmin as kOperator (Explain).
+  v1::PolicyAdmin::Stub& explainer() { return *explainer_; }
   v1::Directory::Stub& directory() { return *directory_; }
   v1::Authorizer::Stub& authorizer() { return *authorizer_; }
 
@@ -126,10 +134,10 @@ class StoreServer {
   std::unique_ptr<servertest::TestPki> pki_;
   SigningKey key_;
   std::string store_path_;
-  testcerts::KeyAndCert ci_cert_, sync_cert_, gateway_cert_;
+  testcerts::KeyAndCert ci_cert_, sync_cert_, gateway_cert_, operator_cert_;
   std::unique_ptr<server::PdpServer> server_;
-  std::shared_ptr<grpc::Channel> ci_, sync_, gateway_;
-  std::unique_ptr<v1::PolicyAdmin::Stub> admin_;
+  std::shared_ptr<grpc::Channel> ci_, sync_, gateway_, operator_;
+  std::unique_ptr<v1::PolicyAdmin::Stub> admin_, explainer_;
   std::unique_ptr<v1::Directory::Stub> directory_;
   std::unique_ptr<v1::Authorizer::Stub> authorizer_;
 };

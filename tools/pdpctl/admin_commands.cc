@@ -473,7 +473,11 @@ int RunPush(const Args& args, std::ostream& out, std::ostream& err) {
       grpc::Status status = stub->PushBundle(&context, request, &response);
       if (status.ok()) {
         out << replica.Label() << ": active v"
-            << response.active().metadata().version() << "\n";
+            << response.active().metadata().version()
+            << (response.already_active()
+                    ? " (already active: these same signed bytes)"
+                    : "")
+            << "\n";
       } else {
         ++failed;
         out << replica.Label() << ": FAILED " << Failure(status) << "\n";
@@ -518,7 +522,10 @@ int RunStatus(const Args& args, std::ostream& out, std::ostream& err) {
     out << ProtoJson(response) << "\n";
     return kExitOk;
   }
-  if (!response.serving()) {
+  if (!response.serving() && !response.not_serving_reason().empty()) {
+    out << server << ": NOT SERVING (" << response.not_serving_reason()
+        << "; push a bundle or roll back to a stored version)\n";
+  } else if (!response.serving()) {
     out << server << ": NOT SERVING (no active policy; push a bundle)\n";
   } else if (response.has_active()) {
     const v1::BundleInfo& active = response.active();
@@ -875,8 +882,10 @@ int UsersGet(const Args& args, const Connection& connection,
   v1::User user;
   grpc::Status status = stub->GetUser(&context, request, &user);
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-    err << "pdpctl users get: " << server << ": user \"" << request.user_id()
-        << "\" is not in the directory\n";
+    // The server says whether the user was never there or was deleted (a
+    // tombstone: unknown to checks even if the policy lists them).
+    err << "pdpctl users get: " << server << ": " << status.error_message()
+        << "\n";
     return kExitFailed;
   }
   if (!status.ok()) return RpcFailed("users get", server, status, err);
@@ -1023,7 +1032,7 @@ int RunRemoteExplain(const Args& args, const pdp::Request& request,
   if (!args.Has("explain")) {
     return UsageError("check",
                       "--server is for --explain (a server explains to "
-                      "`admin` callers; pdpctl check decides offline)",
+                      "callers granted `explain`; pdpctl check decides offline)",
                       err);
   }
   Connection connection;
@@ -1114,7 +1123,10 @@ std::vector<Command> AdminCommands() {
               "--no-resolve dials every --server as given.\n"
               "A server verifies the signature, checks that the version is\n"
               "above its active one, compiles, stores and activates it.\n"
-              "Prints one line per replica, \"ADDR: active vN\" or\n"
+              "Pushing the bundle a replica already has active (a retry\n"
+              "after a lost answer) succeeds there and changes nothing.\n"
+              "Prints one line per replica, \"ADDR: active vN\" (followed\n"
+              "by \" (already active: these same signed bytes)\" on a retry) or\n"
               "\"ADDR: FAILED CODE: message\", where ADDR is the --server,\n"
               "followed by \" (ADDRESS:PORT)\" for an address its name\n"
               "resolved to; exits 0 only if every replica accepted the\n"
@@ -1186,9 +1198,11 @@ std::vector<Command> AdminCommands() {
               "is checked first: every bad line is reported as FILE:LINE and\n"
               "then nothing is sent (exit 1). Prints the count imported.\n"
               "get ID: prints the user's roles and attributes (exit 1 if the\n"
-              "user is not in the directory).\n"
-              "delete ID...: removes users from the directory; prints how\n"
-              "many were there.\n\n",
+              "user is not in the directory, or was deleted from it).\n"
+              "delete ID...: removes users from the directory, leaving a\n"
+              "tombstone for each ID: the user is unknown to every check,\n"
+              "even if the policy lists them, until imported again. Prints\n"
+              "how many were there.\n\n",
               kTlsHelp),
           users_flags,
           RunUsers,

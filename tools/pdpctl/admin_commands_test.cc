@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -167,7 +168,10 @@ class FakeDirectory final : public v1::Directory::Service {
         static_cast<int>(upserts_.size()) > fail_upsert_after_) {
       return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "disk full");
     }
-    for (const v1::User& user : request->users()) users_[user.id()] = user;
+    for (const v1::User& user : request->users()) {
+      users_[user.id()] = user;
+      tombstones_.erase(user.id());
+    }
     response->set_upserted(request->users_size());
     return grpc::Status::OK;
   }
@@ -179,6 +183,7 @@ class FakeDirectory final : public v1::Directory::Service {
     int deleted = 0;
     for (const std::string& id : request->user_ids()) {
       deleted += static_cast<int>(users_.erase(id));
+      tombstones_.insert(id);
     }
     response->set_deleted(deleted);
     return grpc::Status::OK;
@@ -189,7 +194,15 @@ class FakeDirectory final : public v1::Directory::Service {
     absl::MutexLock lock(&mu_);
     auto it = users_.find(request->user_id());
     if (it == users_.end()) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such user");
+      // The server's messages (pdp/server/directory_service.cc).
+      return grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          tombstones_.count(request->user_id())
+              ? "user \"" + request->user_id() +
+                    "\" was deleted from the directory: unknown to every "
+                    "check, even if the policy lists them, until upserted "
+                    "again"
+              : "user \"" + request->user_id() + "\" is not in the directory");
     }
     *response = it->second;
     return grpc::Status::OK;
@@ -216,6 +229,7 @@ class FakeDirectory final : public v1::Directory::Service {
   absl::Mutex mu_;
   int fail_upsert_after_ = -1;
   std::map<std::string, v1::User> users_;
+  std::set<std::string> tombstones_;  // Ids deleted, as the server keeps them.
   std::vector<v1::UpsertUsersRequest> upserts_;
   std::vector<v1::DeleteUsersRequest> deletes_;
 };
@@ -831,7 +845,12 @@ TEST(UsersTest, GetAndDelete) {
   r = RunPdpctl(
       {"users", "get", "alice", "--server", server.address(), "--insecure"});
   EXPECT_EQ(r.code, kExitFailed);
-  EXPECT_THAT(r.err, HasSubstr("user \"alice\" is not in the directory"));
+  // The server's message: deleted (a tombstone), not merely absent.
+  EXPECT_THAT(r.err, HasSubstr("user \"alice\" was deleted from the directory"));
+  r = RunPdpctl(
+      {"users", "get", "zoe", "--server", server.address(), "--insecure"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_THAT(r.err, HasSubstr("user \"zoe\" is not in the directory"));
 
   EXPECT_EQ(
       RunPdpctl({"users", "frob", "--server", server.address(), "--insecure"})
