@@ -315,12 +315,13 @@ size_t ClaimsBytes(const VerifiedToken& token) {
   using internal::TokenCache;
   size_t bytes = TokenCache::AllocationBytes(16 + sizeof(VerifiedToken));
   for (const std::string* s :
-       {&token.issuer, &token.subject, &token.client_id, &token.actor,
-        &token.cnf_x5t_s256, &token.cnf_jkt, &token.acr, &token.jwt_id}) {
+       {&token.issuer, &token.subject, &token.client_id, &token.cnf_x5t_s256,
+        &token.cnf_jkt, &token.acr, &token.jwt_id}) {
     bytes += TokenCache::StringBytes(*s);
   }
   for (const std::vector<std::string>* list :
-       {&token.scopes, &token.amr, &token.audiences}) {
+       {&token.scopes, &token.amr, &token.audiences, &token.actors,
+        &token.roles, &token.unmapped_groups}) {
     if (list->capacity() > 0) {
       bytes += TokenCache::AllocationBytes(list->capacity() *
                                            sizeof(std::string));

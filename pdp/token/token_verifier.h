@@ -44,6 +44,8 @@ struct TrustedIssuer {
 constexpr int kMaxActClaimDepth = 64;
 
 // The claims of a verified token. Optional claims that are absent are empty.
+// Every member counts in the cache's byte budget (ClaimsBytes in
+// token_verifier.cc): a new member must be added there.
 struct VerifiedToken {
   std::string issuer;                  // iss
   std::string subject;                 // sub (never empty)
