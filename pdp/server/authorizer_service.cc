@@ -9,6 +9,7 @@
 #include "pdp/client_request.h"
 #include "pdp/evaluator.h"
 #include "pdp/names.h"
+#include "pdp/server/serve_unary.h"
 #include "pdp/server/status.h"
 #include "pdp/server/translate.h"
 
@@ -115,7 +116,7 @@ grpc::ServerUnaryReactor* AuthorizerService::Check(
     grpc::CallbackServerContext* context, const v1::CheckRequest* request,
     v1::CheckResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(DoCheck(*context, *request, *response));
+  FinishUnary(reactor, DoCheck(*context, *request, *response));
   return reactor;
 }
 
@@ -123,7 +124,7 @@ grpc::ServerUnaryReactor* AuthorizerService::BatchCheck(
     grpc::CallbackServerContext* context, const v1::BatchCheckRequest* request,
     v1::BatchCheckResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(DoBatchCheck(*context, *request, *response));
+  FinishUnary(reactor, DoBatchCheck(*context, *request, *response));
   return reactor;
 }
 
@@ -131,7 +132,7 @@ grpc::ServerUnaryReactor* AuthorizerService::FilterTools(
     grpc::CallbackServerContext* context,
     const v1::FilterToolsRequest* request, v1::FilterToolsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(DoFilterTools(*context, *request, *response));
+  FinishUnary(reactor, DoFilterTools(*context, *request, *response));
   return reactor;
 }
 
@@ -140,7 +141,7 @@ grpc::ServerUnaryReactor* AuthorizerService::CheckClientRequest(
     const v1::CheckClientRequestRequest* request,
     v1::CheckClientRequestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(DoCheckClientRequest(*context, *request, *response));
+  FinishUnary(reactor, DoCheckClientRequest(*context, *request, *response));
   return reactor;
 }
 

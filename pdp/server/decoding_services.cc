@@ -1,12 +1,14 @@
 #include "pdp/server/decoding_services.h"
 
 #include <atomic>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "pdp/server/request_decoder.h"
+#include "pdp/server/serve_unary.h"
 #include "pdp/server/status.h"
 #include "pdp/server/translate.h"
 #include "pdp/v1/admin.grpc.pb.h"
@@ -49,8 +51,10 @@ struct DecodingServices::Shared {
       return reactor;
     }
     Response response;
+    const std::function<void()> encode = [&] { Encode(response, out); };
+    internal::response_encoder = &encode;
     grpc::ServerUnaryReactor* reactor = typed(context, &request, &response);
-    Encode(response, out);
+    internal::response_encoder = nullptr;
     return reactor;
   }
 

@@ -147,7 +147,7 @@ grpc::ServerUnaryReactor* PolicyAdminService::GetBundle(
     if (admin.ok()) caller = std::move(admin);
   }
   if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
+    FinishUnary(reactor, ToGrpcStatus(caller.status()));
     return reactor;
   }
   uint64_t version = request->version();
@@ -155,11 +155,11 @@ grpc::ServerUnaryReactor* PolicyAdminService::GetBundle(
     absl::StatusOr<std::optional<cache::Store::ActiveBundle>> active =
         store_.GetActive();
     if (!active.ok()) {
-      reactor->Finish(ToGrpcStatus(active.status()));
+      FinishUnary(reactor, ToGrpcStatus(active.status()));
       return reactor;
     }
     if (!active->has_value()) {
-      reactor->Finish(ToGrpcStatus(
+      FinishUnary(reactor, ToGrpcStatus(
           absl::NotFoundError("no stored bundle is active on this server")));
       return reactor;
     }
@@ -171,7 +171,7 @@ grpc::ServerUnaryReactor* PolicyAdminService::GetBundle(
               << caller->identity << "\n";
     *response = *std::move(bundle);
   }
-  reactor->Finish(ToGrpcStatus(bundle.status()));
+  FinishUnary(reactor, ToGrpcStatus(bundle.status()));
   return reactor;
 }
 
