@@ -24,7 +24,14 @@ namespace pdp {
 absl::Status ValidateChain(const Chain& chain);
 
 // Each function takes an optional `directory`: users it knows replace the
-// policy's users of the same id (asserted roles, when given, replace both).
+// policy's users of the same id (asserted roles, or roles from an identity
+// provider, replace both); a user it deleted (a tombstone) is unknown
+// whatever else names its roles.
+//
+// A chain's agents are agent_id and the delegated_agents it acts for: every
+// one must be known, and the chain may call, receive and act unattended
+// only as every one of them may. A chain through a client registered
+// `interactive: false` is autonomous (IsAutonomous).
 //
 // Chains completed from tokens (pdp/chain_tokens.h): every token problem is
 // a DENY reason of every decision, next to the other failing links; a chain
