@@ -48,6 +48,12 @@ grpc::ServerUnaryReactor* DirectoryService::DeleteUsers(
       return TooMany("user_ids", request->user_ids_size(),
                      limits_.max_directory_users);
     }
+    for (int i = 0; i < request->user_ids_size(); ++i) {
+      if (request->user_ids(i).empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("user_ids[", i, "] is empty"));
+      }
+    }
     std::vector<std::string> ids(request->user_ids().begin(),
                                  request->user_ids().end());
     absl::StatusOr<int> deleted = directory_.Delete(ids);

@@ -305,6 +305,13 @@ TEST_F(DirectoryTest, OverTheLimitIsResourceExhaustedAndWritesNothing) {
   EXPECT_THAT(status.error_message(), HasSubstr("users[1].id"));
   EXPECT_EQ(GetUser("limit-new@acme.example", &got).error_code(),
             grpc::StatusCode::NOT_FOUND);
+
+  // So does an empty id among those to delete: nothing is deleted.
+  status = Delete({ids[0], ""}, &deleted);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << Describe(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("user_ids[1] is empty"));
+  EXPECT_EQ(SalaryCheck(ids[0]).effect(), v1::EFFECT_ALLOW);
 }
 
 // The role of bulk user `i`: executives and hr may read a salary, sales
