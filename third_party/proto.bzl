@@ -1,13 +1,16 @@
 """Generates C++ (and gRPC) code for a proto package with the system's protoc."""
 
 def cc_grpc_proto_library(name, srcs, deps = [], services = True, visibility = None):
-    """A cc_library over protoc's output for `srcs`.
+    """cc_librarys over protoc's output for `srcs`.
+
+    With services, `name` (which must end in "_cc_grpc") holds the gRPC stubs
+    and depends on a message-only library named with "_cc_proto" instead.
 
     Protos live under //proto and import each other as "pdp/v1/x.proto"; the
     generated headers are included the same way ("pdp/v1/x.pb.h").
 
     Args:
-      name: the cc_library's name.
+      name: the cc_library's name (the gRPC one, with services).
       srcs: the .proto files of this package.
       deps: cc_grpc_proto_library targets whose protos these import.
       services: whether to also run the gRPC plugin.
@@ -35,11 +38,39 @@ def cc_grpc_proto_library(name, srcs, deps = [], services = True, visibility = N
         srcs = srcs + [d + "_srcs" for d in deps],
         visibility = visibility,
     )
+    if not services:
+        native.cc_library(
+            name = name,
+            srcs = cc_srcs,
+            hdrs = hdrs,
+            strip_include_prefix = "/proto",
+            deps = deps + ["//third_party:protobuf"],
+            visibility = visibility,
+        )
+        return
+
+    # The messages alone, for code that needs no gRPC (the engine, the
+    # store), and the service stubs on top of them.
+    messages = _messages_target(name)
     native.cc_library(
-        name = name,
-        srcs = cc_srcs,
-        hdrs = hdrs,
+        name = messages,
+        srcs = [s + ".pb.cc" for s in stems],
+        hdrs = [s + ".pb.h" for s in stems],
         strip_include_prefix = "/proto",
-        deps = deps + ["//third_party:protobuf"] + (["//third_party:grpc"] if services else []),
+        deps = [_messages_target(d) for d in deps] + ["//third_party:protobuf"],
         visibility = visibility,
     )
+    native.cc_library(
+        name = name,
+        srcs = [s + ".grpc.pb.cc" for s in stems],
+        hdrs = [s + ".grpc.pb.h" for s in stems],
+        strip_include_prefix = "/proto",
+        deps = [":" + messages] + deps + ["//third_party:protobuf", "//third_party:grpc"],
+        visibility = visibility,
+    )
+
+def _messages_target(target):
+    """The message-only target of a cc_grpc_proto_library: x_cc_grpc -> x_cc_proto."""
+    if target.endswith("_cc_grpc"):
+        return target[:-len("_cc_grpc")] + "_cc_proto"
+    return target
