@@ -40,7 +40,6 @@ namespace servertest {
 namespace {
 
 using testcerts::KeyAndCert;
-using Child = ::pdp::testproc::ChildProcess;
 
 constexpr char kServerBinary[] = "pdp/server/server";
 constexpr char kPrlimit[] = "/usr/bin/prlimit";
@@ -81,21 +80,11 @@ grpc::Status CheckOnce(int port, const TestPki& pki, const KeyAndCert& client,
 
 // --------------------------------------------------------------- binary
 
-struct Running {
-  std::unique_ptr<Child> child;
-  int port = 0;
-  std::string output_file;
-  std::string Output() const {
-    absl::StatusOr<std::string> text = ReadFile(output_file);
-    return text.ok() ? *text : text.status().ToString();
-  }
-};
-
 // The server binary under `prlimit --nofile=N` with `config_yaml` (plus the
 // callers), the Acme policy and `pki`'s certificates; waits up to 20 s for it
 // to listen.
-absl::StatusOr<Running> StartLimitedServer(const TestPki& pki, int nofile,
-                                           const std::string& config_yaml) {
+absl::StatusOr<ServerProcess> StartLimitedServer(
+    const TestPki& pki, int nofile, const std::string& config_yaml) {
   const std::string dir = NewTempDir();
   const std::string config_file = absl::StrCat(dir, "/server.yaml");
   const std::string port_file = absl::StrCat(dir, "/port");
@@ -118,31 +107,7 @@ absl::StatusOr<Running> StartLimitedServer(const TestPki& pki, int nofile,
       "--tls-client-ca", pki.ca_file(),
       "--decision-log",  "",
       "--port-file",     port_file};
-  Running running;
-  running.output_file = absl::StrCat(dir, "/server.out");
-  absl::StatusOr<std::unique_ptr<Child>> child =
-      Child::Spawn(argv, running.output_file);
-  if (!child.ok()) return child.status();
-  running.child = *std::move(child);
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (true) {
-    absl::StatusOr<std::string> text = ReadFile(port_file);
-    if (text.ok() && absl::EndsWith(*text, "\n")) {
-      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &running.port)) {
-        return absl::InternalError(absl::StrCat("bad port file: ", *text));
-      }
-      return running;
-    }
-    if (running.child->Poll()) {
-      return absl::InternalError(
-          absl::StrCat("the server exited:\n", running.Output()));
-    }
-    if (absl::Now() > deadline) {
-      return absl::InternalError(
-          absl::StrCat("no port file after 20 s:\n", running.Output()));
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  return SpawnServer(argv, port_file, absl::StrCat(dir, "/server.out"));
 }
 
 // gRPC 1.51's listener stops for good at the first EMFILE (CVE-2023-4785);
@@ -154,7 +119,7 @@ TEST(ConnectionLimitsTest, KeepsAcceptingAfterDescriptorsRunOut) {
   ASSERT_TRUE(pki.ok()) << pki.status();
   absl::StatusOr<KeyAndCert> gateway = pki->Client(kGateway);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
-  absl::StatusOr<Running> server = StartLimitedServer(
+  absl::StatusOr<ServerProcess> server = StartLimitedServer(
       *pki, 64, "connections:\n  reserved_descriptors: 8\n");
   ASSERT_TRUE(server.ok()) << server.status();
   grpc::Status status = CheckOnce(server->port, *pki, *gateway);

@@ -55,25 +55,13 @@ using Child = ::pdp::testproc::ChildProcess;
 constexpr int kServing = 1;
 constexpr int kNotServing = 2;
 
-// The server binary running as a child process on a free port of
-// 127.0.0.1, over mTLS with the Acme policy; kGateway may check and filter.
-struct Running {
-  std::unique_ptr<Child> child;
-  int port = 0;
-  std::string output_file;  // Its stdout and stderr.
-
-  std::string Output() const {
-    absl::StatusOr<std::string> text = ReadFile(output_file);
-    return text.ok() ? *text : text.status().ToString();
-  }
-};
-
-// Starts the server with `pki`'s certificates and the extra flags `flags`,
-// and waits (up to 20 s) for it to listen. The callers come from a config
-// file, the rest from flags. Returns Internal with the server's output if it
+// Starts the server binary on a free port of 127.0.0.1, over mTLS with the
+// Acme policy (kGateway may check and filter), `pki`'s certificates and the
+// extra flags `flags`, and waits (up to 20 s) for it to listen. The callers
+// come from a config file, the rest from flags. Returns Internal with the server's output if it
 // exits or does not listen in time.
-absl::StatusOr<Running> StartServer(const TestPki& pki,
-                                    const std::vector<std::string>& flags) {
+absl::StatusOr<ServerProcess> StartServer(
+    const TestPki& pki, const std::vector<std::string>& flags) {
   const std::string dir = NewTempDir();
   const std::string config_file = absl::StrCat(dir, "/server.yaml");
   const std::string port_file = absl::StrCat(dir, "/port");
@@ -93,34 +81,7 @@ absl::StatusOr<Running> StartServer(const TestPki& pki,
       "--tls-client-ca", pki.ca_file(),     "--port-file",
       port_file};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  Running running;
-  running.output_file = absl::StrCat(dir, "/server.out");
-  absl::StatusOr<std::unique_ptr<Child>> child =
-      Child::Spawn(argv, running.output_file);
-  if (!child.ok()) return child.status();
-  running.child = *std::move(child);
-
-  // The port file appears once the server listens.
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (true) {
-    absl::StatusOr<std::string> text = ReadFile(port_file);
-    if (text.ok() && absl::EndsWith(*text, "\n")) {
-      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &running.port) ||
-          running.port <= 0) {
-        return absl::InternalError(absl::StrCat("bad port file: ", *text));
-      }
-      return running;
-    }
-    if (running.child->Poll()) {
-      return absl::InternalError(
-          absl::StrCat("the server exited:\n", running.Output()));
-    }
-    if (absl::Now() > deadline) {
-      return absl::InternalError(
-          absl::StrCat("no port file after 20 s:\n", running.Output()));
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  return SpawnServer(argv, port_file, absl::StrCat(dir, "/server.out"));
 }
 
 // Asks `channel` for the health of `service` until it reports `want`, for up
@@ -139,7 +100,7 @@ absl::StatusOr<int> AwaitHealth(const std::shared_ptr<grpc::Channel>& channel,
 }
 
 // The exit of a server after a signal: 0 within `timeout`.
-void ExpectExitsZero(const Running& server, absl::Duration timeout) {
+void ExpectExitsZero(const ServerProcess& server, absl::Duration timeout) {
   ASSERT_TRUE(server.child->WaitFor(timeout))
       << "still running " << timeout << " after SIGTERM:\n"
       << server.Output();
@@ -172,10 +133,10 @@ TEST(SigtermTest, DrainsThenExitsZeroAndStopsAccepting) {
   ASSERT_TRUE(gateway.ok()) << gateway.status();
 
   const std::string log_file = absl::StrCat(pki->dir(), "/decisions.jsonl");
-  absl::StatusOr<Running> server = StartServer(
+  absl::StatusOr<ServerProcess> server = StartServer(
       *pki, {"--decision-log", log_file, "--lame-duck-seconds", "0"});
   ASSERT_TRUE(server.ok()) << server.status();
-  Running& running = *server;
+  ServerProcess& running = *server;
   const int port = running.port;
   auto server_output = [&] { return running.Output(); };
   const std::unique_ptr<Child>& child = running.child;
@@ -291,7 +252,7 @@ TEST(SigtermTest, LameDuckReportsNotServingWhileStillAnswering) {
   absl::StatusOr<KeyAndCert> gateway = pki->Client(kGateway);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   constexpr int kLameDuckSeconds = 2;
-  absl::StatusOr<Running> server = StartServer(
+  absl::StatusOr<ServerProcess> server = StartServer(
       *pki,
       {"--lame-duck-seconds", absl::StrCat(kLameDuckSeconds), "--decision-log",
        absl::StrCat(pki->dir(), "/decisions.jsonl")});
@@ -352,7 +313,7 @@ TEST(SigtermTest, SecondSignalEndsTheLameDuck) {
   ASSERT_TRUE(pki.ok()) << pki.status();
   absl::StatusOr<KeyAndCert> gateway = pki->Client(kGateway);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
-  absl::StatusOr<Running> server =
+  absl::StatusOr<ServerProcess> server =
       StartServer(*pki, {"--lame-duck-seconds", "600"});
   ASSERT_TRUE(server.ok()) << server.status();
 

@@ -21,6 +21,9 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -328,6 +331,42 @@ absl::StatusOr<CertId> ServedCertificate(int port, const std::string& ca_pem,
   CertId id = IdOfCert(peer.get());
   SSL_shutdown(ssl.get());
   return id;
+}
+
+std::string ServerProcess::Output() const {
+  absl::StatusOr<std::string> text = ReadFile(output_file);
+  return text.ok() ? *text : text.status().ToString();
+}
+
+absl::StatusOr<ServerProcess> SpawnServer(const std::vector<std::string>& argv,
+                                          const std::string& port_file,
+                                          const std::string& output_file) {
+  ServerProcess server;
+  server.output_file = output_file;
+  absl::StatusOr<std::unique_ptr<testproc::ChildProcess>> child =
+      testproc::ChildProcess::Spawn(argv, output_file);
+  if (!child.ok()) return child.status();
+  server.child = *std::move(child);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (true) {
+    absl::StatusOr<std::string> text = ReadFile(port_file);
+    if (text.ok() && absl::EndsWith(*text, "\n")) {
+      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &server.port) ||
+          server.port <= 0) {
+        return absl::InternalError(absl::StrCat("bad port file: ", *text));
+      }
+      return server;
+    }
+    if (server.child->Poll()) {
+      return absl::InternalError(
+          absl::StrCat("the server exited:\n", server.Output()));
+    }
+    if (absl::Now() > deadline) {
+      return absl::InternalError(
+          absl::StrCat("no port file after 20 s:\n", server.Output()));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
 }
 
 }  // namespace servertest

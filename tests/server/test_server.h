@@ -16,6 +16,7 @@
 #include "pdp/request.h"
 #include "pdp/server/config.h"
 #include "pdp/v1/authorizer.grpc.pb.h"
+#include "tests/testing/child_process.h"
 #include "tests/testing/test_certs.h"
 
 namespace pdp {
@@ -118,6 +119,25 @@ absl::StatusOr<CertId> IdOf(const std::string& cert_pem);
 // the connection or the handshake fails.
 absl::StatusOr<CertId> ServedCertificate(int port, const std::string& ca_pem,
                                          const testcerts::KeyAndCert& client);
+
+// The server binary running as a child process, killed when destroyed.
+struct ServerProcess {
+  std::unique_ptr<testproc::ChildProcess> child;
+  int port = 0;
+  std::string output_file;  // Its stdout and stderr.
+
+  // The output so far, or why it cannot be read.
+  std::string Output() const;
+};
+
+// Runs `argv` (the server binary, or a wrapper that execs it, with
+// `--port-file port_file` among its flags), its output appended to
+// `output_file`, and waits up to 20 s for it to write its port. Returns
+// Internal with the server's output if it exits first, does not listen in
+// time or writes a bad port.
+absl::StatusOr<ServerProcess> SpawnServer(const std::vector<std::string>& argv,
+                                          const std::string& port_file,
+                                          const std::string& output_file);
 
 }  // namespace servertest
 }  // namespace pdp
