@@ -86,6 +86,13 @@ struct Resolved {
   bool unknown_link = false;
 };
 
+// IsAutonomous() for a chain whose client index (-1: none or unknown) is
+// already found.
+bool Autonomous(const Snapshot& s, const Chain& chain, int client) {
+  return !chain.service_id.empty() || chain.autonomous ||
+         (client >= 0 && !s.clients()[client].interactive);
+}
+
 // The chain's agents, the acting one first: agent_id, then every agent of
 // the delegation it acts for.
 using AgentIdList = absl::InlinedVector<absl::string_view, 4>;
@@ -140,7 +147,7 @@ Resolved Resolve(const Snapshot& s, const Chain& chain,
     unknown_agent |= r.agents.back() < 0;
   }
   r.strength = StrengthFromAmr(chain.amr);
-  r.autonomous = IsAutonomous(s, chain);
+  r.autonomous = Autonomous(s, chain, r.client);
   r.unknown_link = r.client < 0 || !r.user.known || unknown_agent;
   return r;
 }
@@ -389,9 +396,7 @@ absl::Status ValidateRequest(const Request& request) {
 }  // namespace
 
 bool IsAutonomous(const Snapshot& s, const Chain& chain) {
-  if (!chain.service_id.empty() || chain.autonomous) return true;
-  const int client = s.FindClient(chain.client_id);
-  return client >= 0 && !s.clients()[client].interactive;
+  return Autonomous(s, chain, s.FindClient(chain.client_id));
 }
 
 absl::Status ValidateChain(const Chain& chain) {
