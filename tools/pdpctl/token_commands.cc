@@ -79,12 +79,14 @@ std::string DecodedPart(absl::string_view part) {
   return json.dump(2, ' ', true, nlohmann::json::error_handler_t::replace);
 }
 
-// Claim values, quoted: nothing a token carries can drive the terminal.
-std::string QuotedList(const std::vector<std::string>& values) {
+// Claim values, quoted and joined with `separator` ("none" for no value):
+// nothing a token carries can drive the terminal.
+std::string QuotedList(const std::vector<std::string>& values,
+                       absl::string_view separator = ", ") {
   if (values.empty()) return "none";
   std::vector<std::string> quoted;
   for (const std::string& value : values) quoted.push_back(pdp::Quote(value));
-  return absl::StrJoin(quoted, ", ");
+  return absl::StrJoin(quoted, separator);
 }
 
 std::string Time(absl::Time t) {
@@ -129,11 +131,7 @@ int RunTokenInspect(const Args& args, std::ostream& out, std::ostream& err) {
       << Time(token.expires_at) << " (lifetime "
       << absl::FormatDuration(token.expires_at - token.issued_at) << ")\n";
   if (!token.actors.empty()) {
-    std::vector<std::string> actors;
-    for (const std::string& actor : token.actors) {
-      actors.push_back(pdp::Quote(actor));
-    }
-    out << "delegation: " << absl::StrJoin(actors, " acting for ")
+    out << "delegation: " << QuotedList(token.actors, " acting for ")
         << " acting for the user (" << token.actors.size() << " of at most "
         << trust->settings.max_delegation_depth << " agents)\n";
   }
