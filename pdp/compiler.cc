@@ -155,8 +155,13 @@ std::string RedirectUriProblem(absl::string_view uri) {
 // Holds one compilation's state; every check reports to `diags_` and goes on.
 class CompilerRun {
  public:
-  explicit CompilerRun(const v1::Bundle& bundle, Diagnostics* diags)
-      : bundle_(bundle), diags_(diags), s_(new Snapshot) {}
+  // `empty_warning` is the warning for a policy that defines nothing.
+  CompilerRun(const v1::Bundle& bundle, Diagnostics* diags,
+              std::string empty_warning)
+      : bundle_(bundle),
+        diags_(diags),
+        empty_warning_(std::move(empty_warning)),
+        s_(new Snapshot) {}
 
   std::shared_ptr<Snapshot> Run();
 
@@ -168,6 +173,9 @@ class CompilerRun {
   }
   void ErrorAt(const v1::Source& source, int line, std::string message) {
     diags_->Add(source.file(), line, std::move(message));
+  }
+  void WarnAt(const v1::Source& source, int line, std::string message) {
+    diags_->AddWarning(source.file(), line, std::move(message));
   }
 
   // Interns the ids of `elements`, reporting duplicates and empty ids.
@@ -186,6 +194,9 @@ class CompilerRun {
   void CompileUsers();
   void CompileDenyRules();
   void Precompute();
+  // What compiles but is probably not meant: an empty policy, roles that
+  // grant nothing, declared scopes and data classes no tool uses.
+  void WarnUnused();
 
   // Expands globs over tool ids into `out`. Reports each glob that matches
   // no tool at its line; `field` names the list in the element's source.
@@ -205,6 +216,7 @@ class CompilerRun {
 
   const v1::Bundle& bundle_;
   Diagnostics* diags_;
+  const std::string empty_warning_;
   std::shared_ptr<Snapshot> s_;
   std::vector<const v1::Tool*> tools_;
   std::vector<const v1::Role*> roles_;
@@ -452,12 +464,28 @@ void CompilerRun::ExpandToolGlobs(
       auto begin = std::lower_bound(
           tools.begin(), tools.end(), prefix,
           [](const Snapshot::Tool& t, const std::string& p) { return t.id < p; });
+      const Snapshot::Tool* only = nullptr;
+      int matches = 0;
       for (auto it = begin; it != tools.end() && absl::StartsWith(it->id, prefix);
            ++it) {
         if (GlobMatch(glob, it->id)) {
           out->Set(static_cast<size_t>(it - tools.begin()));
           matched = true;
+          only = &*it;
+          ++matches;
         }
+      }
+      // "server.*" means the whole server, however many tools it has now.
+      const bool whole_server =
+          glob.size() == prefix.size() + 1 && absl::EndsWith(glob, ".*") &&
+          s_->FindServer(absl::string_view(prefix).substr(
+              0, prefix.size() - 1)) != nullptr;
+      if (matches == 1 && !whole_server) {
+        WarnAt(source, ItemLine(source, field, g),
+               absl::StrCat(owner, ": the glob \"", glob, "\" in \"", field,
+                            "\" matches only \"", only->id,
+                            "\"; name the tool, unless the glob is meant for "
+                            "tools still to come"));
       }
     }
     if (!matched) {
@@ -782,6 +810,50 @@ void CompilerRun::Precompute() {
                      : absl::StrCat(bundle_.metadata().version());
 }
 
+void CompilerRun::WarnUnused() {
+  if (diags_->has_errors()) return;  // Finish() would drop the warnings.
+  if (bundle_.tools().empty() && bundle_.roles().empty() &&
+      bundle_.agents().empty() && bundle_.clients().empty() &&
+      bundle_.services().empty() && bundle_.users().empty()) {
+    diags_->AddWarning("", 0, empty_warning_);
+    return;
+  }
+  std::set<std::string> required, returned, denied_roles;
+  for (const v1::Tool& tool : bundle_.tools()) {
+    required.insert(tool.scopes().begin(), tool.scopes().end());
+    returned.insert(tool.data().begin(), tool.data().end());
+  }
+  for (const v1::DenyRule& rule : bundle_.deny()) {
+    denied_roles.insert(rule.when().roles().begin(), rule.when().roles().end());
+  }
+  for (size_t r = 0; r < roles_.size(); ++r) {
+    const Snapshot::Role& role = s_->roles_[r];
+    if (role.tools.None() && role.data == 0 &&
+        denied_roles.count(role.id) == 0) {
+      WarnAt(roles_[r]->source(), roles_[r]->source().line(),
+             absl::StrCat("role \"", role.id,
+                          "\" grants no tool and no data class, and no deny "
+                          "rule names it"));
+    }
+  }
+  std::set<std::string> seen;
+  for (const v1::RegistryEntry& scope : bundle_.scopes()) {
+    if (required.count(scope.id()) == 0 && seen.insert(scope.id()).second) {
+      WarnAt(scope.source(), scope.source().line(),
+             absl::StrCat("scope \"", scope.id(),
+                          "\" is declared but no tool requires it"));
+    }
+  }
+  seen.clear();
+  for (const v1::RegistryEntry& data : bundle_.data_classes()) {
+    if (returned.count(data.id()) == 0 && seen.insert(data.id()).second) {
+      WarnAt(data.source(), data.source().line(),
+             absl::StrCat("data class \"", data.id(),
+                          "\" is declared but no tool returns it"));
+    }
+  }
+}
+
 std::shared_ptr<Snapshot> CompilerRun::Run() {
   InternTools();
   CompileServers();
@@ -793,25 +865,84 @@ std::shared_ptr<Snapshot> CompilerRun::Run() {
   CompileUsers();
   CompileDenyRules();
   Precompute();
+  WarnUnused();
   return std::move(s_);
 }
 
-absl::StatusOr<std::shared_ptr<const Snapshot>> Compiler::Compile(
-    const v1::Bundle& bundle) {
-  Diagnostics diags;
-  std::shared_ptr<Snapshot> snapshot = CompilerRun(bundle, &diags).Run();
-  if (!diags.empty()) return diags.ToStatus();
-  return std::shared_ptr<const Snapshot>(std::move(snapshot));
+absl::Status Compilation::status() const {
+  if (snapshot != nullptr) return absl::OkStatus();
+  std::vector<std::string> errors;
+  for (const Diagnostic& d : issues) {
+    if (d.severity == Severity::kError) errors.push_back(d.ToString());
+  }
+  return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
 }
 
-absl::StatusOr<std::shared_ptr<const Snapshot>> Compiler::CompileDirectory(
+std::vector<Diagnostic> Compilation::warnings() const {
+  std::vector<Diagnostic> out;
+  for (const Diagnostic& d : issues) {
+    if (d.severity == Severity::kWarning) out.push_back(d);
+  }
+  return out;
+}
+
+namespace {
+
+Compilation Finish(std::shared_ptr<Snapshot> snapshot,
+                   const Diagnostics& diags, absl::string_view root) {
+  Compilation result;
+  result.issues = diags.Sorted(root);
+  if (!diags.has_errors()) {
+    result.snapshot = std::move(snapshot);
+  } else {
+    // Errors alone: what would be warned about may follow from them.
+    result.issues.erase(
+        std::remove_if(result.issues.begin(), result.issues.end(),
+                       [](const Diagnostic& d) {
+                         return d.severity == Severity::kWarning;
+                       }),
+        result.issues.end());
+  }
+  return result;
+}
+
+}  // namespace
+
+Compilation Compiler::CompileWithIssues(const v1::Bundle& bundle) {
+  Diagnostics diags;
+  std::shared_ptr<Snapshot> snapshot =
+      CompilerRun(bundle, &diags, "the bundle is empty; it denies everything")
+          .Run();
+  return Finish(std::move(snapshot), diags, "");
+}
+
+absl::StatusOr<Compilation> Compiler::CompileDirectoryWithIssues(
     const std::string& dir) {
   Diagnostics diags;
   absl::StatusOr<v1::Bundle> bundle = LoadPolicyDirectory(dir, &diags);
   if (!bundle.ok()) return bundle.status();
-  std::shared_ptr<Snapshot> snapshot = CompilerRun(*bundle, &diags).Run();
-  if (!diags.empty()) return diags.ToStatus(dir);
-  return std::shared_ptr<const Snapshot>(std::move(snapshot));
+  std::shared_ptr<Snapshot> snapshot =
+      CompilerRun(*bundle, &diags,
+                  absl::StrCat("the policy in \"", dir,
+                               "\" is empty (no *.yaml or *.yml policy "
+                               "files?); it denies everything"))
+          .Run();
+  return Finish(std::move(snapshot), diags, dir);
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Compiler::Compile(
+    const v1::Bundle& bundle) {
+  Compilation compiled = CompileWithIssues(bundle);
+  if (compiled.snapshot == nullptr) return compiled.status();
+  return std::move(compiled.snapshot);
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Compiler::CompileDirectory(
+    const std::string& dir) {
+  absl::StatusOr<Compilation> compiled = CompileDirectoryWithIssues(dir);
+  if (!compiled.ok()) return compiled.status();
+  if (compiled->snapshot == nullptr) return compiled->status();
+  return std::move(compiled->snapshot);
 }
 
 }  // namespace pdp

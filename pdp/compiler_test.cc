@@ -134,6 +134,114 @@ TEST(CompilerTest, MalformedYaml) {
               ElementsAre(HasSubstr("bad.yaml:4: malformed YAML")));
 }
 
+TEST(CompilerTest, MalformedYamlSaysWhatWasExpected) {
+  EXPECT_THAT(
+      Errors({{"bad.yaml", "tools:\n  - id: a.b\n    scopes: [x\n"}}),
+      ElementsAre(HasSubstr("expected \",\" and the next item, or \"]\" "
+                            "closing the [...] list")));
+  EXPECT_THAT(Errors({{"bad.yaml", "tools:\n  - id: a.b\n   x: y\n"}}),
+              ElementsAre(HasSubstr("expected the next")));
+}
+
+// An unreadable file's error comes first: the errors of files read after it
+// (here an unknown role that it may have defined) follow from it.
+TEST(CompilerTest, ErrorsThatFollowFromAnUnreadableFileComeAfterIt) {
+  EXPECT_THAT(Errors({{"a_users.yaml", "users:\n  - id: u\n    roles: [sales]\n"},
+                      {"b_roles.yaml", "roles:\n  - id: sales\n    tools: [x\n"},
+                      {"c_tools.yaml", "tools:\n  - id: a.b\n"}}),
+              ElementsAre(StartsWith("b_roles.yaml:4: malformed YAML"),
+                          StartsWith("a_users.yaml:3: ")));
+}
+
+// Warnings, in reading order, with the line of what they are about.
+std::vector<std::string> Warnings(const std::map<std::string, std::string>& files) {
+  const std::string dir = WritePolicy(files);
+  absl::StatusOr<Compilation> compiled = Compiler::CompileDirectoryWithIssues(dir);
+  EXPECT_TRUE(compiled.ok()) << compiled.status();
+  if (!compiled.ok()) return {};
+  EXPECT_NE(compiled->snapshot, nullptr) << compiled->status();
+  std::vector<std::string> warnings;
+  for (const Diagnostic& d : compiled->warnings()) {
+    std::string line = d.ToString();
+    absl::string_view view = line;
+    absl::ConsumePrefix(&view, dir + "/");
+    warnings.emplace_back(view);
+  }
+  return warnings;
+}
+
+TEST(CompilerTest, WarnsAboutWhatCompilesButIsProbablyNotMeant) {
+  EXPECT_THAT(
+      Warnings({{"registry.yaml", R"(scopes:
+  - {id: contacts:read}
+  - {id: contacts:export}
+  - {id: billing:charge}
+data_classes:
+  - {id: pii}
+  - {id: salary}
+  - {id: health}
+)"},
+                {"tools.yaml", kTools},
+                {"roles.yaml", R"(roles:
+  - id: sales
+    tools: ["crm.search_*", "crm.*"]
+  - id: empty
+  - id: salary-reader
+    data: [salary]
+  - id: contractor
+deny:
+  - id: no-contractors      # "hr.*" is the whole server: no warning.
+    when: {roles: [contractor], tools: ["hr.*"]}
+)"}}),
+      ElementsAre(
+          "registry.yaml:4: warning: scope \"billing:charge\" is declared but "
+          "no tool requires it",
+          "registry.yaml:8: warning: data class \"health\" is declared but no "
+          "tool returns it",
+          "roles.yaml:3: warning: role \"sales\": the glob \"crm.search_*\" in "
+          "\"tools\" matches only \"crm.search_contacts\"; name the tool, "
+          "unless the glob is meant for tools still to come",
+          "roles.yaml:4: warning: role \"empty\" grants no tool and no data "
+          "class, and no deny rule names it"));
+}
+
+TEST(CompilerTest, WarnsAboutAnEmptyPolicy) {
+  const std::string dir = WritePolicy({{"notes.txt", "no policy here"}});
+  absl::StatusOr<Compilation> compiled = Compiler::CompileDirectoryWithIssues(dir);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  ASSERT_NE(compiled->snapshot, nullptr);
+  ASSERT_EQ(compiled->issues.size(), 1u);
+  EXPECT_EQ(compiled->issues[0].severity, Severity::kWarning);
+  EXPECT_EQ(compiled->issues[0].ToString(),
+            "warning: the policy in \"" + dir +
+                "\" is empty (no *.yaml or *.yml policy files?); it denies "
+                "everything");
+  EXPECT_THAT(Compiler::CompileWithIssues(v1::Bundle()).warnings(),
+              ElementsAre(::testing::Field(
+                  &Diagnostic::message,
+                  "the bundle is empty; it denies everything")));
+}
+
+TEST(CompilerTest, AnErrorComesWithoutWarnings) {
+  const std::string dir = WritePolicy({{"t.yaml", R"(tools:
+  - id: a.b
+roles:
+  - id: r
+    tools: ["a.b*", nope]
+)"}});
+  absl::StatusOr<Compilation> compiled = Compiler::CompileDirectoryWithIssues(dir);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  EXPECT_EQ(compiled->snapshot, nullptr);
+  // The error alone: the glob's warning is dropped, it may follow from it.
+  ASSERT_EQ(compiled->issues.size(), 1u);
+  EXPECT_EQ(compiled->issues[0].severity, Severity::kError);
+  EXPECT_EQ(compiled->issues[0].line, 5);
+  // status() carries the errors alone, as Compile() always has.
+  EXPECT_EQ(compiled->status().message(),
+            dir + "/t.yaml:5: role \"r\": \"nope\" in \"tools\" matches no tool");
+  EXPECT_EQ(Compiler::CompileDirectory(dir).status(), compiled->status());
+}
+
 TEST(CompilerTest, UnknownKey) {
   EXPECT_THAT(
       Errors({{"t.yaml", "tools:\n  - id: a.b\n    scope: [x]\n"}}),
@@ -281,8 +389,10 @@ TEST(CompilerTest, ReportsEveryErrorAcrossFilesAtOnce) {
       {"b.yaml", "roles:\n  - id: r\n    inherits: [missing]\n    tools: [\"z.*\"]\n"},
       {"c.yaml", "users: [\n"},
   });
-  EXPECT_THAT(errors, ElementsAre(HasSubstr("a.yaml:3:"), HasSubstr("b.yaml:3:"),
-                                  HasSubstr("b.yaml:4:"), HasSubstr("c.yaml:")));
+  // Every error at once; the unreadable c.yaml first, since the others (the
+  // unknown role) may follow from it.
+  EXPECT_THAT(errors, ElementsAre(HasSubstr("c.yaml:"), HasSubstr("a.yaml:3:"),
+                                  HasSubstr("b.yaml:3:"), HasSubstr("b.yaml:4:")));
 }
 
 TEST(CompilerTest, TooManyDataClasses) {

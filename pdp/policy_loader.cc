@@ -499,6 +499,52 @@ bool IsPolicyFile(const fs::path& path) {
          !absl::EndsWith(name, "_test.yml");
 }
 
+// What yaml-cpp's message for malformed input means in terms of what was
+// expected there; "" when it is clear as it is.
+absl::string_view ExpectedHint(absl::string_view message) {
+  static constexpr std::pair<absl::string_view, absl::string_view> kHints[] = {
+      {YAML::ErrorMsg::END_OF_MAP,
+       "expected the next \"key: value\" of the mapping, at the same "
+       "indentation as the keys before it"},
+      {YAML::ErrorMsg::END_OF_SEQ,
+       "expected the next \"- item\" of the list, at the same indentation as "
+       "the items before it"},
+      {YAML::ErrorMsg::END_OF_MAP_FLOW,
+       "expected \",\" and the next \"key: value\", or \"}\" closing the "
+       "{...} mapping"},
+      {YAML::ErrorMsg::END_OF_SEQ_FLOW,
+       "expected \",\" and the next item, or \"]\" closing the [...] list"},
+      {YAML::ErrorMsg::BLOCK_ENTRY,
+       "expected a \"key: value\" here, not a \"- item\" (check the "
+       "indentation)"},
+      {YAML::ErrorMsg::MAP_VALUE,
+       "expected a value, not another \": \" (quote a value that contains "
+       "\": \")"},
+      {YAML::ErrorMsg::MAP_KEY,
+       "expected a value here, not a \"? key\""},
+      {YAML::ErrorMsg::FLOW_END,
+       "expected a value; this \"]\" or \"}\" closes nothing"},
+      {YAML::ErrorMsg::EOF_IN_SCALAR,
+       "expected the closing quote before the end of the file"},
+      {YAML::ErrorMsg::UNKNOWN_TOKEN,
+       "expected a value, a \"key: value\" or a \"- item\""},
+  };
+  for (const auto& [yaml_cpp, hint] : kHints) {
+    if (absl::StartsWith(message, yaml_cpp)) return hint;
+  }
+  if (absl::StartsWith(message, "illegal tab")) {
+    return "expected spaces: YAML indentation may not use tabs";
+  }
+  return "";
+}
+
+// "malformed YAML: <yaml-cpp's message>; <what was expected>".
+std::string MalformedYaml(absl::string_view message) {
+  const absl::string_view hint = ExpectedHint(message);
+  if (hint.empty()) return absl::StrCat("malformed YAML: ", message);
+  return absl::StrCat("malformed YAML: ", message, "; ", hint);
+}
+
 }  // namespace
 
 void LoadPolicyYaml(absl::string_view file, absl::string_view content,
@@ -508,11 +554,11 @@ void LoadPolicyYaml(absl::string_view file, absl::string_view content,
   try {
     root = YAML::Load(std::string(content));
   } catch (const YAML::Exception& e) {
-    diagnostics->Add(file, e.mark.is_null() ? 0 : e.mark.line + 1,
-                     absl::StrCat("malformed YAML: ", e.msg));
+    diagnostics->AddUnreadable(file, e.mark.is_null() ? 0 : e.mark.line + 1,
+                               MalformedYaml(e.msg));
     return;
   } catch (const std::exception& e) {
-    diagnostics->Add(file, 0, absl::StrCat("malformed YAML: ", e.what()));
+    diagnostics->AddUnreadable(file, 0, MalformedYaml(e.what()));
     return;
   }
   FileReader(file, bundle, diagnostics).ReadDocument(root);
@@ -554,7 +600,7 @@ absl::StatusOr<v1::Bundle> LoadPolicyDirectory(const std::string& dir,
     if (relative.empty()) relative = path.generic_string();
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      diagnostics->Add(relative, 0, "cannot be read");
+      diagnostics->AddUnreadable(relative, 0, "cannot be read");
       continue;
     }
     std::stringstream content;

@@ -154,10 +154,20 @@ int RunValidate(const Args& args, std::ostream& out, std::ostream& err) {
                      args.positional()[1], "'"),
         err);
   }
-  absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> loaded =
-      LoadPolicy("validate", args.positional().front(), err);
-  if (!loaded.ok()) return kExitFailed;
-  const pdp::Snapshot& s = **loaded;
+  const std::string& dir = args.positional().front();
+  absl::StatusOr<pdp::Compilation> compiled =
+      pdp::Compiler::CompileDirectoryWithIssues(dir);
+  if (!compiled.ok()) {
+    err << "pdpctl validate: " << compiled.status().message() << "\n";
+    return kExitFailed;
+  }
+  // Errors and warnings in reading order, one per line.
+  for (const pdp::Diagnostic& issue : compiled->issues) {
+    if (issue.file.empty()) err << "pdpctl validate: ";
+    err << issue.ToString() << "\n";
+  }
+  if (compiled->snapshot == nullptr) return kExitFailed;
+  const pdp::Snapshot& s = *compiled->snapshot;
   out << "ok: " << Plural(s.tools().size(), "tool") << ", "
       << Plural(s.roles().size(), "role") << ", "
       << Plural(s.agents().size(), "agent") << ", "
@@ -165,14 +175,10 @@ int RunValidate(const Args& args, std::ostream& out, std::ostream& err) {
       << Plural(s.services().size(), "service") << ", "
       << Plural(s.users().size(), "user") << ", "
       << Plural(s.deny_rules().size(), "deny rule") << " (version "
-      << s.version() << ")\n";
-  if (s.tools().empty() && s.roles().empty() && s.agents().empty() &&
-      s.clients().empty() && s.services().empty() && s.users().empty()) {
-    err << "pdpctl validate: warning: the policy in \""
-        << args.positional().front()
-        << "\" is empty (no *.yaml or *.yml policy files?); it denies "
-           "everything\n";
-  }
+      << s.version() << ")";
+  const size_t warnings = compiled->warnings().size();
+  if (warnings > 0) out << ", " << Plural(warnings, "warning");
+  out << "\n";
   return kExitOk;
 }
 

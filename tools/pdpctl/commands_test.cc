@@ -108,6 +108,23 @@ TEST(ValidateTest, EmptyDirectoryIsValidButWarns) {
   EXPECT_THAT(r.err, HasSubstr("warning: the policy in"));
 }
 
+TEST(ValidateTest, WarningsGoToStderrAndTheSummaryCountsThem) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = std::string(tmp) + "/warned";
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  std::FILE* f = std::fopen((dir + "/p.yaml").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("tools:\n  - id: crm.search\nroles:\n  - id: idle\n", f);
+  std::fclose(f);
+  Result r = RunPdpctl({"validate", dir});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_THAT(r.out, ::testing::StartsWith("ok: 1 tool, 1 role"));
+  EXPECT_THAT(r.out, ::testing::EndsWith("), 1 warning\n"));
+  EXPECT_EQ(r.err, dir + "/p.yaml:4: warning: role \"idle\" grants no tool and "
+                         "no data class, and no deny rule names it\n");
+}
+
 TEST(ValidateTest, UsageErrors) {
   Result none = RunPdpctl({"validate"});
   EXPECT_EQ(none.code, kExitUsage);
