@@ -6,10 +6,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "pdp/compiler.h"
 #include "pdp/evaluator.h"
 #include "pdp/names.h"
-#include "pdp/policy_loader.h"
+#include "pdp/testing/compile.h"
 #include "pdp/token/testing/token_minter.h"
 #include "pdp/token/thumbprint.h"
 
@@ -73,11 +72,10 @@ constexpr char kCrm[] = "https://crm.mcp.example";
 class ChainTokensTest : public ::testing::Test {
  protected:
   ChainTokensTest() : key_(TestSigningKey::Generate(JwsAlgorithm::kEs256, "k1")) {
-    Diagnostics diags;
-    v1::Bundle bundle;
-    LoadPolicyYaml("policy.yaml", kPolicy, &bundle, &diags);
-    EXPECT_TRUE(diags.empty()) << diags.ToStatus();
-    snapshot_ = *Compiler::Compile(bundle);
+    absl::StatusOr<std::shared_ptr<const Snapshot>> compiled =
+        testgen::CompileYaml(kPolicy);
+    EXPECT_TRUE(compiled.ok()) << compiled.status();
+    if (compiled.ok()) snapshot_ = *std::move(compiled);
     std::vector<token::TrustedIssuer> issuers(1);
     issuers[0].issuer = kIssuer;
     issuers[0].keys = *token::JwkSet::Parse(token::JwkSetJson({&key_}));

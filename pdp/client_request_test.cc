@@ -5,8 +5,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pdp/compiler.h"
-#include "pdp/policy_loader.h"
+#include "pdp/testing/compile.h"
+#include "pdp/testing/status_matchers.h"
 
 namespace pdp {
 namespace {
@@ -41,13 +41,7 @@ clients:
 class ClientRequestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Diagnostics diagnostics;
-    v1::Bundle bundle;
-    LoadPolicyYaml("policy.yaml", kPolicy, &bundle, &diagnostics);
-    ASSERT_TRUE(diagnostics.empty()) << diagnostics.ToStatus();
-    auto compiled = Compiler::Compile(bundle);
-    ASSERT_TRUE(compiled.ok()) << compiled.status();
-    snapshot_ = *std::move(compiled);
+    ASSERT_OK_AND_ASSIGN(snapshot_, testgen::CompileYaml(kPolicy));
   }
 
   // A request the policy allows; tests change one field.

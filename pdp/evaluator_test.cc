@@ -6,9 +6,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pdp/compiler.h"
 #include "pdp/names.h"
-#include "pdp/policy_loader.h"
+#include "pdp/testing/compile.h"
+#include "pdp/testing/status_matchers.h"
 
 namespace pdp {
 namespace {
@@ -85,13 +85,7 @@ deny:
 class EvaluatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Diagnostics diags;
-    v1::Bundle bundle;
-    LoadPolicyYaml("policy.yaml", kPolicy, &bundle, &diags);
-    ASSERT_TRUE(diags.empty()) << diags.ToStatus();
-    auto compiled = Compiler::Compile(bundle);
-    ASSERT_TRUE(compiled.ok()) << compiled.status();
-    snapshot_ = *compiled;
+    ASSERT_OK_AND_ASSIGN(snapshot_, testgen::CompileYaml(kPolicy));
   }
 
   static Chain Delegated(std::string user, std::string client,

@@ -6,10 +6,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pdp/compiler.h"
-#include "pdp/diagnostics.h"
 #include "pdp/evaluator.h"
-#include "pdp/policy_loader.h"
+#include "pdp/testing/compile.h"
+#include "pdp/testing/status_matchers.h"
 #include "pdp/user_source.h"
 
 namespace pdp {
@@ -82,14 +81,9 @@ clients:
 class ExplainTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Diagnostics diags;
-    v1::Bundle bundle;
-    LoadPolicyYaml("policy.yaml", kPolicy, &bundle, &diags);
-    LoadPolicyYaml("more.yaml", kMore, &bundle, &diags);
-    ASSERT_TRUE(diags.empty()) << diags.ToStatus();
-    auto compiled = Compiler::Compile(bundle);
-    ASSERT_TRUE(compiled.ok()) << compiled.status();
-    snapshot_ = *compiled;
+    ASSERT_OK_AND_ASSIGN(snapshot_,
+                         testgen::CompileYaml({{"policy.yaml", kPolicy},
+                                               {"more.yaml", kMore}}));
   }
 
   // Check() then Explain(), as the server and pdpctl do.
