@@ -26,6 +26,7 @@
 #include "pdp/request.h"
 #include "pdp/snapshot.h"
 #include "tests/golden/cases.h"
+#include "tests/testing/shared_env.h"
 
 namespace pdp {
 namespace {
@@ -83,41 +84,30 @@ Observed Observe(const Snapshot& snapshot, const Decision& d) {
   return o;
 }
 
-class GoldenTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot =
-        Compiler::CompileDirectory(kPolicyDir);
-    if (snapshot.ok()) {
-      snapshot_ = new std::shared_ptr<const Snapshot>(*std::move(snapshot));
-    } else {
-      load_error_ = new std::string(snapshot.status().ToString());
-      return;
-    }
-    absl::StatusOr<Table> table = golden::ReadTable(kCasesFile);
-    if (table.ok()) {
-      table_ = new Table(*std::move(table));
-    } else {
-      load_error_ = new std::string(table.status().ToString());
-    }
-  }
-
-  void SetUp() override {
-    ASSERT_TRUE(load_error_ == nullptr) << *load_error_;
-  }
-
-  static const Snapshot& snapshot() { return **snapshot_; }
-  static const Table& table() { return *table_; }
-  static const UserSource* users() { return table_->users.get(); }
-
-  static std::shared_ptr<const Snapshot>* snapshot_;
-  static Table* table_;
-  static std::string* load_error_;
+// The Acme policy and the golden table, loaded once for the suite.
+struct Env {
+  std::shared_ptr<const Snapshot> snapshot;
+  Table table;
 };
 
-std::shared_ptr<const Snapshot>* GoldenTest::snapshot_ = nullptr;
-Table* GoldenTest::table_ = nullptr;
-std::string* GoldenTest::load_error_ = nullptr;
+absl::StatusOr<std::unique_ptr<Env>> MakeEnv() {
+  auto env = std::make_unique<Env>();
+  absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot =
+      Compiler::CompileDirectory(kPolicyDir);
+  if (!snapshot.ok()) return snapshot.status();
+  env->snapshot = *std::move(snapshot);
+  absl::StatusOr<Table> table = golden::ReadTable(kCasesFile);
+  if (!table.ok()) return table.status();
+  env->table = *std::move(table);
+  return env;
+}
+
+class GoldenTest : public testenv::SharedEnvTest<Env, MakeEnv> {
+ protected:
+  static const Snapshot& snapshot() { return *env().snapshot; }
+  static const Table& table() { return env().table; }
+  static const UserSource* users() { return env().table.users.get(); }
+};
 
 TEST_F(GoldenTest, TableIsNotEmpty) {
   EXPECT_GE(table().checks.size(), 100u);

@@ -29,6 +29,7 @@
 #include "pdp/v1/authorizer.grpc.pb.h"
 #include "tests/golden/cases.h"
 #include "tests/server/test_server.h"
+#include "tests/testing/shared_env.h"
 #include "tests/testing/test_certs.h"
 
 namespace pdp {
@@ -48,11 +49,6 @@ constexpr char kDnsCaller[] = "reports.dns.acme.example";
 constexpr int kMaxMessageBytes = 256 << 10;
 constexpr int kMaxBatchChecks = 200;
 constexpr int kMaxFilterTools = 50;
-
-std::string Describe(const grpc::Status& status) {
-  return absl::StrCat("code ", status.error_code(), ": ",
-                      status.error_message());
-}
 
 // Everything the tests share: started once for the suite.
 struct Env {
@@ -123,26 +119,9 @@ absl::StatusOr<std::unique_ptr<Env>> MakeEnv() {
   return env;
 }
 
-class AuthorizerTest : public ::testing::Test {
+class AuthorizerTest : public testenv::SharedEnvTest<Env, MakeEnv> {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<Env>> env = MakeEnv();
-    if (env.ok()) {
-      env_ = env->release();
-    } else {
-      error_ = new std::string(env.status().ToString());
-    }
-  }
-
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-
-  void SetUp() override { ASSERT_EQ(error_, nullptr) << *error_; }
-
-  static Env& env() { return *env_; }
-  static const Snapshot& snapshot() { return *env_->snapshot; }
+  static const Snapshot& snapshot() { return *env().snapshot; }
 
   // A stub on a new channel presenting `client` (none when null).
   static std::unique_ptr<v1::Authorizer::Stub> StubFor(
@@ -168,13 +147,7 @@ class AuthorizerTest : public ::testing::Test {
     EXPECT_EQ(response.decision().effect(), v1::EFFECT_ALLOW)
         << "after " << after;
   }
-
-  static Env* env_;
-  static std::string* error_;
 };
-
-Env* AuthorizerTest::env_ = nullptr;
-std::string* AuthorizerTest::error_ = nullptr;
 
 // How `got` (from the server) differs from `want` (from the engine).
 std::vector<std::string> Differences(const Snapshot& s, const Decision& want,

@@ -26,11 +26,6 @@ constexpr char kChecker[] = "spiffe://acme.example/checker";
 // A DNS identity granted check.
 constexpr char kDnsChecker[] = "checker.acme.example";
 
-std::string Describe(const grpc::Status& status) {
-  return absl::StrCat("code ", status.error_code(), ": ",
-                      status.error_message());
-}
-
 class CallerIdentityTest : public ::testing::Test {
  protected:
   void SetUp() override {

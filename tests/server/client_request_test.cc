@@ -19,6 +19,7 @@
 #include "pdp/snapshot.h"
 #include "pdp/v1/authorizer.grpc.pb.h"
 #include "tests/server/test_server.h"
+#include "tests/testing/shared_env.h"
 #include "tests/testing/test_certs.h"
 
 namespace pdp {
@@ -37,11 +38,6 @@ constexpr char kAcme[] = "examples/policies/acme";
 constexpr char kChallenge[] = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 // claude-desktop's first registered redirect URI in the Acme policy.
 constexpr char kDesktopCallback[] = "http://127.0.0.1:33418/callback";
-
-std::string Describe(const grpc::Status& status) {
-  return absl::StrCat("code ", status.error_code(), ": ",
-                      status.error_message());
-}
 
 struct Env {
   explicit Env(TestPki p) : pki(std::move(p)) {}
@@ -83,25 +79,8 @@ absl::StatusOr<std::unique_ptr<Env>> MakeEnv() {
   return env;
 }
 
-class ClientRequestTest : public ::testing::Test {
+class ClientRequestTest : public testenv::SharedEnvTest<Env, MakeEnv> {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<Env>> env = MakeEnv();
-    if (env.ok()) {
-      env_ = env->release();
-    } else {
-      error_ = new std::string(env.status().ToString());
-    }
-  }
-
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-
-  void SetUp() override { ASSERT_EQ(error_, nullptr) << *error_; }
-
-  static Env& env() { return *env_; }
 
   static std::unique_ptr<v1::Authorizer::Stub> StubFor(
       const KeyAndCert* client, const server::PdpServer* server = nullptr) {
@@ -173,13 +152,7 @@ class ClientRequestTest : public ::testing::Test {
     }
     return codes;
   }
-
-  static Env* env_;
-  static std::string* error_;
 };
-
-Env* ClientRequestTest::env_ = nullptr;
-std::string* ClientRequestTest::error_ = nullptr;
 
 TEST_F(ClientRequestTest, AllowedWithTheRequestedScopes) {
   v1::CheckClientRequestResponse response = Ask(Good());

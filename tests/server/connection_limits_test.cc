@@ -44,11 +44,6 @@ using testcerts::KeyAndCert;
 constexpr char kServerBinary[] = "pdp/server/server";
 constexpr char kPrlimit[] = "/usr/bin/prlimit";
 
-std::string Describe(const grpc::Status& status) {
-  return absl::StrCat("code ", status.error_code(), ": ",
-                      status.error_message());
-}
-
 // A TCP connection to 127.0.0.1:`port` with 6 s send and receive timeouts;
 // -1 on failure.
 int Connect(int port) {

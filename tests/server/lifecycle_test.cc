@@ -35,11 +35,6 @@ constexpr int kServing = 1;
 constexpr int kNotServing = 2;
 constexpr char kAcme[] = "examples/policies/acme";
 
-std::string Describe(const grpc::Status& status) {
-  return absl::StrCat("code ", status.error_code(), ": ",
-                      status.error_message());
-}
-
 class LifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -36,11 +36,6 @@ using testcerts::KeyAndCert;
 // Granted every permission by the test's config.
 constexpr char kOperator[] = "spiffe://acme.example/operator";
 
-std::string Describe(const grpc::Status& status) {
-  return absl::StrCat("code ", status.error_code(), ": ",
-                      status.error_message().substr(0, 2000));
-}
-
 void AppendVarint(uint64_t v, std::string* out) {
   while (v >= 0x80) {
     out->push_back(static_cast<char>((v & 0x7f) | 0x80));

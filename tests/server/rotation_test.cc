@@ -20,11 +20,7 @@ namespace servertest {
 namespace {
 
 using testcerts::KeyAndCert;
-
-std::string Describe(const grpc::Status& status) {
-  return absl::StrCat("code ", status.error_code(), ": ",
-                      status.error_message());
-}
+using servertest::Describe;  // Of a grpc::Status; overloaded below.
 
 std::string Describe(const CertId& id) {
   return absl::StrCat("CN=", id.common_name, " serial=", id.serial);

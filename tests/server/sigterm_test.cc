@@ -45,11 +45,6 @@ using testcerts::KeyAndCert;
 // in runfiles).
 constexpr char kServerBinary[] = "pdp/server/server";
 
-std::string Describe(const grpc::Status& status) {
-  return absl::StrCat("code ", status.error_code(), ": ",
-                      status.error_message());
-}
-
 using Child = ::pdp::testproc::ChildProcess;
 
 constexpr int kServing = 1;

@@ -187,6 +187,11 @@ std::shared_ptr<grpc::Channel> MtlsChannel(
                                    grpc::SslCredentials(options), args);
 }
 
+std::string Describe(const grpc::Status& status) {
+  return absl::StrCat("code ", status.error_code(), ": ",
+                      status.error_message().substr(0, 2000));
+}
+
 std::unique_ptr<grpc::ClientContext> Deadline(absl::Duration timeout) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() +

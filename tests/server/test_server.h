@@ -82,6 +82,9 @@ class TestPki {
 std::shared_ptr<grpc::Channel> MtlsChannel(int port, const std::string& ca_pem,
                                            const testcerts::KeyAndCert* client);
 
+// "code N: message" (the first 2000 bytes), for failure messages.
+std::string Describe(const grpc::Status& status);
+
 // A context whose deadline is `timeout` from now.
 std::unique_ptr<grpc::ClientContext> Deadline(
     absl::Duration timeout = absl::Seconds(10));
