@@ -1,6 +1,8 @@
 #ifndef PDP_GLOB_H_
 #define PDP_GLOB_H_
 
+#include "pdp/internal.h"  // Private to the engine.
+
 #include "absl/strings/string_view.h"
 
 namespace pdp {

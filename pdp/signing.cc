@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "pdp/status_macros.h"
 
 namespace pdp {
 namespace {
@@ -148,26 +149,22 @@ absl::StatusOr<Ed25519Key> GenerateEd25519Key() {
 }
 
 absl::StatusOr<std::string> KeyIdOf(absl::string_view public_pem) {
-  absl::StatusOr<std::string> raw = ParsePublicKey(public_pem);
-  if (!raw.ok()) return raw.status();
-  return KeyIdOfRaw(*raw);
+  PDP_ASSIGN_OR_RETURN(const std::string raw, ParsePublicKey(public_pem));
+  return KeyIdOfRaw(raw);
 }
 
 absl::StatusOr<std::string> KeyIdOfPrivate(absl::string_view private_pem) {
-  absl::StatusOr<Pkey> key = ParsePrivateKey(private_pem);
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> raw = RawPublicKey(key->get());
-  if (!raw.ok()) return raw.status();
-  return KeyIdOfRaw(*raw);
+  PDP_ASSIGN_OR_RETURN(const Pkey key, ParsePrivateKey(private_pem));
+  PDP_ASSIGN_OR_RETURN(const std::string raw, RawPublicKey(key.get()));
+  return KeyIdOfRaw(raw);
 }
 
 absl::StatusOr<std::string> SignEd25519(absl::string_view private_pem,
                                         absl::string_view message) {
-  absl::StatusOr<Pkey> key = ParsePrivateKey(private_pem);
-  if (!key.ok()) return key.status();
+  PDP_ASSIGN_OR_RETURN(const Pkey key, ParsePrivateKey(private_pem));
   MdCtx ctx(EVP_MD_CTX_new());
   if (ctx == nullptr ||
-      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key->get()) !=
+      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) !=
           1) {
     return OpenSslError("setting up Ed25519 signing failed");
   }
@@ -194,14 +191,12 @@ absl::StatusOr<v1::SignedBundle> SignBundle(const v1::Bundle& bundle,
       return absl::InternalError("serializing the bundle failed");
     }
   }
-  absl::StatusOr<std::string> key_id = KeyIdOfPrivate(private_pem);
-  if (!key_id.ok()) return key_id.status();
-  absl::StatusOr<std::string> signature = SignEd25519(private_pem, bytes);
-  if (!signature.ok()) return signature.status();
+  PDP_ASSIGN_OR_RETURN(std::string key_id, KeyIdOfPrivate(private_pem));
+  PDP_ASSIGN_OR_RETURN(std::string signature, SignEd25519(private_pem, bytes));
   v1::SignedBundle signed_bundle;
   signed_bundle.set_bundle(std::move(bytes));
-  signed_bundle.set_signature(*std::move(signature));
-  signed_bundle.set_key_id(*std::move(key_id));
+  signed_bundle.set_signature(std::move(signature));
+  signed_bundle.set_key_id(std::move(key_id));
   return signed_bundle;
 }
 
