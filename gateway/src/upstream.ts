@@ -126,6 +126,8 @@ export class Upstream {
       { name: 'pdp-gateway', version: '0.1.0' },
       {
         capabilities: {},
+        // Modern (2026-07-28) where the upstream offers it, else the 2025 handshake.
+        versionNegotiation: { mode: 'auto', probe: { timeoutMs: 5000 } },
         listChanged: {
           tools: {
             onChanged: () => this.toolsChanged(),

@@ -1,0 +1,401 @@
+// End to end: the real PDP over mTLS, the gateway process, real MCP servers
+// from npm (server-everything over Streamable HTTP, server-memory over
+// stdio), and the official SDK clients as users: v2 (2026 era) and v1
+// (@modelcontextprotocol/sdk, 2025 era).
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+
+import type { Child, Gw, Pdp } from './harness.js';
+import { MEMORY_SERVER, freePort, genCerts, mint, startEverything, startGateway, startPdp, tempDir } from './harness.js';
+import { ALL_SCOPES, testPolicy } from './policy.js';
+
+let dir = '';
+let certs = '';
+let pdp: Pdp;
+let everything: { url: string; child: Child };
+let gw: Gw;
+let as: HttpServer;
+let asUrl = '';
+
+const EVERYTHING = '/mcp/everything';
+const MEMORY = '/mcp/memory';
+const SLOW = '/mcp/slow';
+
+function aud(path: string): string {
+  return `${gw.base}${path}`;
+}
+
+async function token(path: string, sub: string, scope = ALL_SCOPES, extra: Partial<Parameters<typeof mint>[1]> = {}): Promise<string> {
+  return mint(certs, { aud: aud(path), sub, scope, ...extra });
+}
+
+/** The v2 client pinned to the 2026-07-28 revision (its default is the 2025 handshake). */
+const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
+
+async function v2(path: string, tok: string): Promise<ClientV2> {
+  const c = new ClientV2({ name: 'e2e-v2', version: '1.0.0' }, MODERN);
+  await c.connect(new TransportV2(new URL(aud(path)), { requestInit: { headers: { Authorization: `Bearer ${tok}` } } }));
+  return c;
+}
+
+async function v1(path: string, tok: string): Promise<ClientV1> {
+  const c = new ClientV1({ name: 'e2e-v1', version: '1.0.0' });
+  await c.connect(new TransportV1(new URL(aud(path)), { requestInit: { headers: { Authorization: `Bearer ${tok}` } } }));
+  return c;
+}
+
+/** A raw JSON-RPC POST, as a misbehaving client would send it. */
+async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(aud(path), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18', ...headers },
+    body,
+  });
+}
+
+function text(result: unknown): string {
+  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
+  return content.map((c) => c.text ?? '').join('\n');
+}
+
+before(async () => {
+  dir = tempDir('gateway-e2e');
+  certs = genCerts(dir);
+  const gwPort = await freePort();
+  const base = `http://127.0.0.1:${gwPort}`;
+  const policyDir = join(dir, 'policy');
+  mkdirSync(policyDir);
+  writeFileSync(join(policyDir, 'policy.yaml'), testPolicy(base));
+  pdp = await startPdp(dir, certs, policyDir);
+  everything = await startEverything();
+  as = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({
+      issuer: asUrl, authorization_endpoint: `${asUrl}/authorize`, token_endpoint: `${asUrl}/token`,
+      response_types_supported: ['code'], code_challenge_methods_supported: ['S256'],
+    }));
+  });
+  await new Promise<void>((ok) => as.listen(0, '127.0.0.1', () => ok()));
+  asUrl = `http://127.0.0.1:${(as.address() as { port: number }).port}`;
+  gw = await startGateway(dir, `listen: 127.0.0.1:${gwPort}
+port_file: ${join(dir, 'gateway.port')}
+authorization_servers: ["${asUrl}"]
+max_body_bytes: 65536
+pdp:
+  address: ${pdp.address}
+  ca: ${certs}/ca.pem
+  cert: ${certs}/gateway.pem
+  key: ${certs}/gateway.key
+upstreams:
+  - id: everything
+    url: ${everything.url}
+  - id: memory
+    command: [${process.execPath}, ${MEMORY_SERVER}]
+    env: {MEMORY_FILE_PATH: ${join(dir, 'memory.jsonl')}}
+  - id: slow
+    url: ${everything.url}
+    timeout_ms: 1500
+`);
+});
+
+after(async () => {
+  await gw?.child.stop();
+  await everything?.child.stop();
+  await pdp?.child.stop();
+  as?.close();
+});
+
+describe('resource server', () => {
+  test('publishes RFC 9728 metadata for each upstream', async () => {
+    const r = await fetch(`${gw.base}/.well-known/oauth-protected-resource${EVERYTHING}`);
+    assert.equal(r.status, 200);
+    const doc = (await r.json()) as Record<string, unknown>;
+    assert.equal(doc.resource, aud(EVERYTHING));
+    assert.deepEqual(doc.authorization_servers, [asUrl]);
+  });
+
+  test('no token: 401 with resource_metadata', async () => {
+    const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
+    assert.equal(r.status, 401);
+    const www = r.headers.get('www-authenticate') ?? '';
+    assert.match(www, /^Bearer /);
+    assert.ok(www.includes(`resource_metadata="${gw.base}/.well-known/oauth-protected-resource${EVERYTHING}"`), www);
+  });
+
+  test('a token for another audience is refused with 401', async () => {
+    const other = await mint(certs, { aud: everything.url, sub: 'alice', scope: ALL_SCOPES });
+    await assert.rejects(v2(EVERYTHING, other), /HTTP 401/);
+    const r0 = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { authorization: `Bearer ${other}` });
+    assert.equal(r0.status, 401);
+    assert.match(await r0.text(), /not issued for this resource/);
+    // A token for the memory upstream is not good on everything either.
+    const memoryToken = await token(MEMORY, 'alice');
+    const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { authorization: `Bearer ${memoryToken}` });
+    assert.equal(r.status, 401);
+  });
+
+  test('an expired token is refused with 401', async () => {
+    const expired = await token(EVERYTHING, 'alice', ALL_SCOPES, { iatOffset: -1200, lifetime: 600 });
+    const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { authorization: `Bearer ${expired}` });
+    assert.equal(r.status, 401);
+    assert.match(await r.text(), /expired/);
+  });
+
+  test('a tampered token is refused with 401 (the PDP verifies the signature)', async () => {
+    const good = await token(EVERYTHING, 'bob', 'echo');
+    const [h, c, s] = good.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(c, 'base64url').toString()) as Record<string, unknown>;
+    claims.sub = 'alice';
+    const forged = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
+    const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), { authorization: `Bearer ${forged}` });
+    assert.equal(r.status, 401);
+    assert.match(r.headers.get('www-authenticate') ?? '', /invalid_token/);
+  });
+});
+
+describe('tools/list', () => {
+  test('two users see different tools, in a stable order (v2 client, 2026 era)', async () => {
+    const alice = await v2(EVERYTHING, await token(EVERYTHING, 'alice'));
+    const bob = await v2(EVERYTHING, await token(EVERYTHING, 'bob'));
+    const a = (await alice.listTools()).tools.map((t) => t.name);
+    const b = (await bob.listTools()).tools.map((t) => t.name);
+    assert.deepEqual(b, ['echo', 'get-sum']);
+    assert.deepEqual(a, [...a].sort());
+    for (const n of ['echo', 'get-env', 'get-structured-content', 'get-sum', 'get-tiny-image', 'get-annotated-message']) assert.ok(a.includes(n), `${n} in ${a}`);
+    assert.ok(!a.includes('get-resource-links'), 'a tool the policy does not define is hidden');
+    assert.equal(alice.getNegotiatedProtocolVersion(), '2026-07-28');
+    await alice.close();
+    await bob.close();
+  });
+
+  test('the same through the v1 client (2025 era)', async () => {
+    const bob = await v1(EVERYTHING, await token(EVERYTHING, 'bob'));
+    assert.deepEqual((await bob.listTools()).tools.map((t) => t.name), ['echo', 'get-sum']);
+    assert.match(bob.getServerVersion()?.name ?? '', /pdp-gateway/);
+    await bob.close();
+  });
+
+  test('2026 era: the list is marked private to the caller (cacheScope)', async () => {
+    const bodies: string[] = [];
+    const capture = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+      const r = await fetch(url, init);
+      bodies.push(await r.clone().text());
+      return r;
+    };
+    const c = new ClientV2({ name: 'e2e-v2', version: '1.0.0' }, MODERN);
+    const t = await token(EVERYTHING, 'bob');
+    await c.connect(new TransportV2(new URL(aud(EVERYTHING)), { fetch: capture, requestInit: { headers: { Authorization: `Bearer ${t}` } } }));
+    await c.listTools();
+    const list = bodies.find((b) => b.includes('"tools"'));
+    assert.ok(list, bodies.join('\n'));
+    assert.match(list, /"cacheScope":"private"/);
+    await c.close();
+  });
+
+  test('what a call still needs is in the description and _meta', async () => {
+    const alice = await v2(EVERYTHING, await token(EVERYTHING, 'alice'));
+    const tools = (await alice.listTools()).tools;
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    assert.match(byName.get('get-tiny-image')?.description ?? '', /multi-factor authentication/);
+    assert.match(byName.get('get-structured-content')?.description ?? '', /location data are withheld/);
+    const meta = byName.get('get-structured-content')?._meta?.['io.github.pdp/enforcement'] as Record<string, unknown>;
+    assert.deepEqual(meta.redact, ['location']);
+    assert.match(String(meta.definition_sha256), /^[0-9a-f]{64}$/);
+    await alice.close();
+  });
+});
+
+describe('tools/call', () => {
+  test('an allowed call is forwarded (v2 and v1 clients)', async () => {
+    const t = await token(EVERYTHING, 'bob', 'echo math');
+    const c2 = await v2(EVERYTHING, t);
+    assert.match(text(await c2.callTool({ name: 'echo', arguments: { message: 'hello v2' } })), /hello v2/);
+    await c2.close();
+    const c1 = await v1(EVERYTHING, t);
+    assert.match(text(await c1.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 } })), /5/);
+    await c1.close();
+  });
+
+  test('a denied call is refused and never reaches upstream', async () => {
+    // bob may not create entities in memory through batch-agent... use a user the policy does not know.
+    const mallory = await v2(MEMORY, await token(MEMORY, 'mallory'));
+    const r = await mallory.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'evil', entityType: 't', observations: [] }] } });
+    assert.equal(r.isError, true);
+    assert.match(text(r), /USER_UNKNOWN/);
+    assert.match(text(r), /nothing was sent/);
+    await mallory.close();
+    const alice = await v2(MEMORY, await token(MEMORY, 'alice'));
+    const graph = text(await alice.callTool({ name: 'read_graph', arguments: {} }));
+    assert.ok(!graph.includes('evil'), graph);
+    await alice.close();
+  });
+
+  test('a stdio upstream: allowed calls reach server-memory', async () => {
+    const alice = await v2(MEMORY, await token(MEMORY, 'alice'));
+    await alice.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'gateway', entityType: 'thing', observations: ['works'] }] } });
+    assert.match(text(await alice.callTool({ name: 'read_graph', arguments: {} })), /gateway/);
+    await alice.close();
+  });
+
+  test('a user without the tool gets the failing link, not a list of tools', async () => {
+    const bob = await v2(EVERYTHING, await token(EVERYTHING, 'bob'));
+    const r = await bob.callTool({ name: 'get-env', arguments: {} });
+    assert.equal(r.isError, true);
+    assert.match(text(r), /user: USER_NOT_PERMITTED/);
+    assert.ok(!text(r).includes('get-tiny-image'));
+    await bob.close();
+  });
+
+  test('missing scopes: 403 insufficient_scope naming every scope the call needs', async () => {
+    const t = await token(EVERYTHING, 'alice', 'echo');
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'get-env', arguments: {} } });
+    const r = await post(EVERYTHING, body, { authorization: `Bearer ${t}` });
+    assert.equal(r.status, 403);
+    const www = r.headers.get('www-authenticate') ?? '';
+    assert.match(www, /error="insufficient_scope"/);
+    assert.match(www, /scope="admin env:read"/);
+    assert.match(www, /resource_metadata="/);
+  });
+
+  test("the v1 client's own step-up flow asks for exactly the missing scopes", async () => {
+    const t = await token(EVERYTHING, 'alice', 'echo');
+    let authorizationUrl: URL | undefined;
+    const provider: OAuthClientProvider = {
+      get redirectUrl() { return 'http://127.0.0.1:33418/callback'; },
+      get clientMetadata() { return { client_name: 'e2e', redirect_uris: ['http://127.0.0.1:33418/callback'] }; },
+      clientInformation: () => ({ client_id: 'test-app' }),
+      tokens: () => ({ access_token: t, token_type: 'Bearer' }),
+      saveTokens: () => {},
+      redirectToAuthorization: (url: URL) => { authorizationUrl = url; },
+      saveCodeVerifier: () => {},
+      codeVerifier: () => 'v',
+    };
+    const c = new ClientV1({ name: 'e2e-v1-stepup', version: '1.0.0' });
+    await c.connect(new TransportV1(new URL(aud(EVERYTHING)), { authProvider: provider }));
+    await assert.rejects(c.callTool({ name: 'get-env', arguments: {} }), /nauthorized/);
+    assert.ok(authorizationUrl, 'the client started an authorization request');
+    assert.equal(authorizationUrl.searchParams.get('scope'), 'admin env:read');
+    assert.equal(authorizationUrl.searchParams.get('resource'), aud(EVERYTHING));
+    await c.close();
+  });
+
+  test('step-up: an error naming the strength needed', async () => {
+    const alice = await v2(EVERYTHING, await token(EVERYTHING, 'alice'));
+    const r = await alice.callTool({ name: 'get-tiny-image', arguments: {} });
+    assert.equal(r.isError, true);
+    assert.match(text(r), /Step-up authentication required.*multi-factor/s);
+    await alice.close();
+    const mfa = await v2(EVERYTHING, await token(EVERYTHING, 'alice', ALL_SCOPES, { amr: ['pwd', 'otp'] }));
+    const ok = await mfa.callTool({ name: 'get-tiny-image', arguments: {} });
+    assert.notEqual(ok.isError, true);
+    await mfa.close();
+  });
+
+  test('approval required: a clear result, nothing forwarded', async () => {
+    const agent = await v2(EVERYTHING, await token(EVERYTHING, 'alice', 'echo', { client: 'batch-agent' }));
+    const r = await agent.callTool({ name: 'get-annotated-message', arguments: { messageType: 'success' } });
+    assert.equal(r.isError, true);
+    assert.match(text(r), /^Approval required/);
+    await agent.close();
+  });
+
+  test('a redaction obligation without field paths withholds the whole result', async () => {
+    const alice = await v2(EVERYTHING, await token(EVERYTHING, 'alice'));
+    const r = await alice.callTool({ name: 'get-structured-content', arguments: { location: 'New York' } });
+    assert.equal(r.isError, true);
+    assert.match(text(r), /withheld.*location/s);
+    assert.equal(r.structuredContent, undefined);
+    await alice.close();
+  });
+
+  test('every enforced call is in the gateway log with the PDP decision id, which the PDP logged', async () => {
+    const bob = await v2(EVERYTHING, await token(EVERYTHING, 'bob', 'echo'));
+    await bob.callTool({ name: 'echo', arguments: { message: 'trace me' } });
+    await bob.close();
+    const lines = gw.child.out.split('\n').filter((l) => l.includes('"msg":"decision"'));
+    const last = JSON.parse(lines[lines.length - 1] ?? '{}') as Record<string, string>;
+    assert.equal(last.tool, 'everything.echo');
+    assert.match(last.request_id ?? '', /^[0-9a-f-]{36}$/);
+    assert.ok(last.decision_id);
+    // The PDP writes its decision log off the request path; give it a moment.
+    for (let i = 0; i < 100 && !readFileSync(pdp.decisionLog, 'utf8').includes(last.decision_id!); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(readFileSync(pdp.decisionLog, 'utf8').includes(`"decision_id":"${last.decision_id}"`));
+  });
+});
+
+describe('bad input', () => {
+  let auth = '';
+  before(async () => {
+    auth = `Bearer ${await token(EVERYTHING, 'alice')}`;
+  });
+
+  test('malformed JSON: 400 parse error', async () => {
+    const r = await post(EVERYTHING, '{"jsonrpc": "2.0", "id": 1, "method": ', { authorization: auth });
+    assert.equal(r.status, 400);
+    assert.equal(((await r.json()) as { error: { code: number } }).error.code, -32700);
+  });
+
+  test('not JSON-RPC, and batches: 400 invalid request', async () => {
+    for (const body of ['{"hello": 1}', '[{"jsonrpc":"2.0","id":1,"method":"ping"}]']) {
+      const r = await post(EVERYTHING, body, { authorization: auth });
+      assert.equal(r.status, 400, body);
+      assert.equal(((await r.json()) as { error: { code: number } }).error.code, -32600);
+    }
+  });
+
+  test('oversize body: 413', async () => {
+    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(100000) } } });
+    const r = await post(EVERYTHING, big, { authorization: auth });
+    assert.equal(r.status, 413);
+  });
+
+  test('Mcp-Method / Mcp-Name headers that disagree with the body: 400, nothing decided', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get-env', arguments: {} } });
+    let r = await post(EVERYTHING, body, { authorization: auth, 'mcp-method': 'tools/list' });
+    assert.equal(r.status, 400);
+    r = await post(EVERYTHING, body, { authorization: auth, 'mcp-method': 'tools/call', 'mcp-name': 'echo' });
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /Mcp-Name/);
+  });
+
+  test('a tool name with odd characters: invalid params', async () => {
+    for (const name of ['echo\u0000', '../echo', 'e'.repeat(200), 'échо']) {
+      const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name, arguments: {} } }), { authorization: auth });
+      const j = (await r.json()) as { error?: { code: number } };
+      assert.equal(j.error?.code, -32602, name);
+    }
+  });
+
+  test('an unknown method is refused', async () => {
+    for (const method of ['sampling/createMessage', 'logging/setLevel', 'acme/exfiltrate']) {
+      const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 9, method, params: {} }), { authorization: auth });
+      assert.match(await r.text(), /-32601/, method);
+    }
+  });
+
+  test('an upstream that hangs: a clear error, and the gateway keeps serving', async () => {
+    const alice = await v2(SLOW, await token(SLOW, 'alice'));
+    const r = await alice.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 1 } });
+    assert.equal(r.isError, true);
+    assert.match(text(r), /did not complete/);
+    await alice.close();
+    const bob = await v2(EVERYTHING, await token(EVERYTHING, 'bob'));
+    assert.deepEqual((await bob.listTools()).tools.map((t) => t.name), ['echo', 'get-sum']);
+    await bob.close();
+  });
+
+  test('ping passes', async () => {
+    const bob = await v1(EVERYTHING, await token(EVERYTHING, 'bob'));
+    await bob.ping();
+    await bob.close();
+  });
+});
