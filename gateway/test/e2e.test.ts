@@ -15,7 +15,7 @@ import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextproto
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 
 import type { Child, Gw, Pdp } from './harness.js';
-import { MEMORY_SERVER, freePort, genCerts, mint, startEverything, startGateway, startPdp, tempDir } from './harness.js';
+import { MEMORY_SERVER, REPO_ROOT, freePort, genCerts, mint, startEverything, startGateway, startPdp, tempDir } from './harness.js';
 import { ALL_SCOPES, testPolicy } from './policy.js';
 
 let dir = '';
@@ -92,6 +92,7 @@ authorization_servers: ["${asUrl}"]
 max_body_bytes: 65536
 pdp:
   address: ${pdp.address}
+  proto_dir: ${REPO_ROOT}/proto
   ca: ${certs}/ca.pem
   cert: ${certs}/gateway.pem
   key: ${certs}/gateway.key
