@@ -176,12 +176,12 @@ export class Gateway {
     const socket = req.socket as Partial<TLSSocket>;
     const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
     const cert = peer && peer.raw ? peer.raw : undefined;
-    writeResponse(res, await this.mcp(request, served, cert));
+    const requestId = randomUUID();
+    writeResponse(res, await this.mcp(requestId, request, served, cert), { 'x-request-id': requestId });
   }
 
   /** One MCP exchange at `served`'s endpoint. */
-  private async mcp(request: Request, served: Served, clientCertificate: Buffer | undefined): Promise<Response> {
-    const requestId = randomUUID();
+  private async mcp(requestId: string, request: Request, served: Served, clientCertificate: Buffer | undefined): Promise<Response> {
     const log = this.options.log;
     const auth = await this.authenticator.authenticate(request, served.resource, clientCertificate);
     if (!auth.ok) {
@@ -392,8 +392,8 @@ function headerMismatch(request: Request, message: JSONRPCMessage): string | und
   return undefined;
 }
 
-function writeResponse(res: ServerResponse, response: Response): void {
-  const headers: Record<string, string> = {};
+function writeResponse(res: ServerResponse, response: Response, extra: Record<string, string> = {}): void {
+  const headers: Record<string, string> = { ...extra };
   response.headers.forEach((v, k) => {
     headers[k] = v;
   });

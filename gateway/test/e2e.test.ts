@@ -3,6 +3,7 @@
 // stdio), and the official SDK clients as users: v2 (2026 era) and v1
 // (@modelcontextprotocol/sdk, 2025 era).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,9 +14,11 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { execFileSync } from 'node:child_process';
 
 import type { Child, Gw, Pdp } from './harness.js';
-import { MEMORY_SERVER, REPO_ROOT, freePort, genCerts, mint, startEverything, startGateway, startPdp, tempDir } from './harness.js';
+import { EVERYTHING_ENTRY, MEMORY_SERVER, REPO_ROOT, freePort, genCerts, mint, startEverything, startGateway, startPdp, tempDir } from './harness.js';
 import { ALL_SCOPES, testPolicy } from './policy.js';
 
 let dir = '';
@@ -29,6 +32,7 @@ let asUrl = '';
 const EVERYTHING = '/mcp/everything';
 const MEMORY = '/mcp/memory';
 const SLOW = '/mcp/slow';
+const LOCAL = '/mcp/local';
 
 function aud(path: string): string {
   return `${gw.base}${path}`;
@@ -105,6 +109,8 @@ upstreams:
   - id: slow
     url: ${everything.url}
     timeout_ms: 1500
+  - id: local
+    command: [${process.execPath}, ${EVERYTHING_ENTRY}, stdio]
 `);
 });
 
@@ -127,6 +133,7 @@ describe('resource server', () => {
   test('no token: 401 with resource_metadata', async () => {
     const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
     assert.equal(r.status, 401);
+    assert.match(r.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
     const www = r.headers.get('www-authenticate') ?? '';
     assert.match(www, /^Bearer /);
     assert.ok(www.includes(`resource_metadata="${gw.base}/.well-known/oauth-protected-resource${EVERYTHING}"`), www);
@@ -149,6 +156,30 @@ describe('resource server', () => {
     const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { authorization: `Bearer ${expired}` });
     assert.equal(r.status, 401);
     assert.match(await r.text(), /expired/);
+  });
+
+  test('DPoP-bound tokens: the proof is verified here, its key thumbprint checked by the PDP', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    const jkt = await calculateJwkThumbprint(jwk, 'sha256');
+    const bound = await token(EVERYTHING, 'bob', 'echo', { cnfJkt: jkt });
+    const proof = async (key = privateKey, pub = jwk, tok = bound): Promise<string> =>
+      new SignJWT({ htm: 'POST', htu: aud(EVERYTHING), jti: Math.random().toString(36).slice(2), ath: createHash('sha256').update(tok).digest('base64url') })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: pub })
+        .setIssuedAt()
+        .sign(key);
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    const good = await proof();
+    let r = await post(EVERYTHING, ping, { authorization: `DPoP ${bound}`, dpop: good });
+    assert.equal(r.status, 200, await r.clone().text());
+    r = await post(EVERYTHING, ping, { authorization: `DPoP ${bound}`, dpop: good });
+    assert.equal(r.status, 401, 'a replayed proof');
+    r = await post(EVERYTHING, ping, { authorization: `Bearer ${bound}` });
+    assert.equal(r.status, 401, 'a bound token without its proof');
+    const other = await generateKeyPair('ES256');
+    r = await post(EVERYTHING, ping, { authorization: `DPoP ${bound}`, dpop: await proof(other.privateKey, await exportJWK(other.publicKey)) });
+    assert.equal(r.status, 401, 'a proof by another key');
+    assert.match(await r.text(), /TOKEN_BINDING_MISMATCH/);
   });
 
   test('a tampered token is refused with 401 (the PDP verifies the signature)', async () => {
@@ -392,6 +423,23 @@ describe('bad input', () => {
     const bob = await v2(EVERYTHING, await token(EVERYTHING, 'bob'));
     assert.deepEqual((await bob.listTools()).tools.map((t) => t.name), ['echo', 'get-sum']);
     await bob.close();
+  });
+
+  test('an upstream that dies mid-call: a clear error; it is restarted on the next request', async () => {
+    const alice = await v2(LOCAL, await token(LOCAL, 'alice'));
+    assert.match(text(await alice.callTool({ name: 'echo', arguments: { message: 'before' } })), /before/);
+    const call = alice.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 5 } });
+    await new Promise((r) => setTimeout(r, 700));
+    // The stdio server the gateway started: its child running server-everything in stdio mode.
+    const pids = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(gw.child.proc.pid)], { encoding: 'utf8' })
+      .split('\n').filter((l) => l.includes(EVERYTHING_ENTRY) && l.trim().endsWith('stdio')).map((l) => Number(l.trim().split(/\s+/)[0]));
+    assert.equal(pids.length, 1, 'one stdio upstream process');
+    process.kill(pids[0]!, 'SIGKILL');
+    const r = await call;
+    assert.equal(r.isError, true);
+    assert.match(text(r), /did not complete/);
+    assert.match(text(await alice.callTool({ name: 'echo', arguments: { message: 'after' } })), /after/);
+    await alice.close();
   });
 
   test('ping passes', async () => {

@@ -130,10 +130,11 @@ decision_log:
 }
 
 /** @modelcontextprotocol/server-everything over Streamable HTTP on a free port. */
+export const EVERYTHING_ENTRY = join(GATEWAY_DIR, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+
 export async function startEverything(): Promise<{ url: string; child: Child }> {
   const port = await freePort();
-  const entry = join(GATEWAY_DIR, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
-  const child = new Child(spawn(process.execPath, [entry, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = new Child(spawn(process.execPath, [EVERYTHING_ENTRY, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] }));
   await child.waitFor(/listening on port/);
   return { url: `http://127.0.0.1:${port}/mcp`, child };
 }

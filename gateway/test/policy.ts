@@ -9,6 +9,8 @@ export function testPolicy(gatewayBase: string): string {
     audiences: ["${gatewayBase}/mcp/memory"]
   - id: slow
     audiences: ["${gatewayBase}/mcp/slow"]
+  - id: local
+    audiences: ["${gatewayBase}/mcp/local"]
 
 tools:
   - id: everything.echo
@@ -30,10 +32,12 @@ tools:
   - id: memory.create_entities
     scopes: [memory:write]
   - id: slow.trigger-long-running-operation
+  - id: local.echo
+  - id: local.trigger-long-running-operation
 
 roles:
   - id: dev
-    tools: ["everything.*", "memory.*", "slow.*"]
+    tools: ["everything.*", "memory.*", "slow.*", "local.*"]
   - id: basic
     tools: [everything.echo, everything.get-sum, memory.read_graph, memory.create_entities]
 
