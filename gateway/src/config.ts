@@ -51,10 +51,24 @@ export interface StdioUpstream extends UpstreamCommon {
 
 export type UpstreamConfig = HttpUpstream | StdioUpstream;
 
+/** TLS on the gateway's own listener; client certificates are requested for RFC 8705 binding. */
+export interface ListenTlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  /**
+   * CA bundle that client certificates must chain to; absent: any client
+   * certificate is accepted as a binding key (RFC 8705 §2.2, self-signed),
+   * which proves possession only, and the token's cnf decides.
+   */
+  readonly clientCa: string | undefined;
+}
+
 export interface GatewayConfig {
   /** host and port to listen on (port 0: any free port; see portFile). */
   readonly listenHost: string;
   readonly listenPort: number;
+  /** TLS for the listener (https, with client certificates); absent: plain HTTP. */
+  readonly tls: ListenTlsConfig | undefined;
   /** Written with the chosen port once listening, when set. */
   readonly portFile: string | undefined;
   /**
@@ -110,7 +124,7 @@ export function parseConfig(text: string, baseDir: string): ConfigResult {
   const r = new Reader(issues, baseDir);
   const root = r.object(doc, '');
   r.knownKeys(root, '', [
-    'listen', 'port_file', 'public_url', 'authorization_servers', 'scopes_supported', 'max_body_bytes',
+    'listen', 'tls', 'port_file', 'public_url', 'authorization_servers', 'scopes_supported', 'max_body_bytes',
     'autonomous', 'clock_skew_seconds', 'pdp', 'upstreams',
   ]);
   const listen = r.string(root.listen, 'listen') ?? '';
@@ -176,8 +190,18 @@ export function parseConfig(text: string, baseDir: string): ConfigResult {
       }
     });
   }
+  let tls: ListenTlsConfig | undefined;
+  if (root.tls !== undefined) {
+    const t = r.object(root.tls, 'tls');
+    r.knownKeys(t, 'tls', ['cert', 'key', 'client_ca']);
+    tls = {
+      cert: r.file(t.cert, 'tls.cert') ?? '',
+      key: r.file(t.key, 'tls.key') ?? '',
+      clientCa: t.client_ca === undefined ? undefined : r.file(t.client_ca, 'tls.client_ca'),
+    };
+  }
   const config: GatewayConfig = {
-    listenHost, listenPort,
+    listenHost, listenPort, tls,
     portFile: root.port_file === undefined ? undefined : r.file(root.port_file, 'port_file'),
     publicUrl,
     authorizationServers: r.stringList(root.authorization_servers, 'authorization_servers'),

@@ -8,8 +8,9 @@
 // gateway's request id and the PDP's decision id.
 // Thread-safe in the Node sense: requests are served concurrently.
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -92,7 +93,18 @@ export class Gateway {
 
   /** Listens, connects to every upstream (one failing is logged, not fatal), and writes the port file. */
   static async start(config: GatewayConfig, options: GatewayOptions): Promise<Gateway> {
-    const http = createServer();
+    const tls = config.tls;
+    const http: HttpServer = tls
+      ? createHttpsServer({
+          cert: readFileSync(tls.cert),
+          key: readFileSync(tls.key),
+          requestCert: true,
+          // Without a CA, any certificate is a binding key (RFC 8705 §2.2): the PDP
+          // compares its thumbprint with the token's cnf.x5t#S256.
+          rejectUnauthorized: tls.clientCa !== undefined,
+          ...(tls.clientCa ? { ca: readFileSync(tls.clientCa) } : {}),
+        })
+      : createServer();
     const gw = new Gateway(config, options, http);
     http.on('request', (req: IncomingMessage, res: ServerResponse) => {
       gw.serve(req, res).catch((e: unknown) => {
@@ -107,7 +119,7 @@ export class Gateway {
     });
     const port = (http.address() as AddressInfo).port;
     const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
-    gw.publicUrl = config.publicUrl ?? `http://${host}:${port}`;
+    gw.publicUrl = config.publicUrl ?? `${tls ? 'https' : 'http'}://${host}:${port}`;
     for (const u of config.upstreams) {
       const upstream = new Upstream(u, options.log);
       const served: Served = {
@@ -175,7 +187,7 @@ export class Gateway {
     }
     const socket = req.socket as Partial<TLSSocket>;
     const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
-    const cert = peer && peer.raw ? peer.raw : undefined;
+    const cert = peer && peer.raw && peer.raw.length > 0 ? peer.raw : undefined;
     const requestId = randomUUID();
     writeResponse(res, await this.mcp(requestId, request, served, cert), { 'x-request-id': requestId });
   }

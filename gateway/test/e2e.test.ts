@@ -3,7 +3,8 @@
 // stdio), and the official SDK clients as users: v2 (2026 era) and v1
 // (@modelcontextprotocol/sdk, 2025 era).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ let pdp: Pdp;
 let everything: { url: string; child: Child };
 let gw: Gw;
 let as: HttpServer;
+let tlsPort = 0;
 let asUrl = '';
 
 const EVERYTHING = '/mcp/everything';
@@ -66,6 +68,23 @@ async function post(path: string, body: string, headers: Record<string, string> 
   });
 }
 
+/** A POST over TLS, optionally with a client certificate. */
+function httpsPost(url: string, body: string, headers: Record<string, string>, ca: string, client?: { cert: string; key: string } | '' | undefined): Promise<{ status: number; body: string }> {
+  return new Promise((ok, fail) => {
+    const req = httpsRequest(url, {
+      method: 'POST', ca: readFileSync(ca),
+      ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18', ...headers },
+    }, (res) => {
+      let data = '';
+      res.on('data', (d: Buffer) => (data += d.toString()));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
 function text(result: unknown): string {
   const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
   return content.map((c) => c.text ?? '').join('\n');
@@ -76,9 +95,10 @@ before(async () => {
   certs = genCerts(dir);
   const gwPort = await freePort();
   const base = `http://127.0.0.1:${gwPort}`;
+  tlsPort = await freePort();
   const policyDir = join(dir, 'policy');
   mkdirSync(policyDir);
-  writeFileSync(join(policyDir, 'policy.yaml'), testPolicy(base));
+  writeFileSync(join(policyDir, 'policy.yaml'), testPolicy(base, `https://127.0.0.1:${tlsPort}`));
   pdp = await startPdp(dir, certs, policyDir);
   everything = await startEverything();
   as = createServer((req, res) => {
@@ -180,6 +200,33 @@ describe('resource server', () => {
     r = await post(EVERYTHING, ping, { authorization: `DPoP ${bound}`, dpop: await proof(other.privateKey, await exportJWK(other.publicKey)) });
     assert.equal(r.status, 401, 'a proof by another key');
     assert.match(await r.text(), /TOKEN_BINDING_MISMATCH/);
+  });
+
+  test('mTLS-bound tokens (RFC 8705): the client certificate of the TLS connection goes to the PDP', async () => {
+    const tlsDir = join(dir, 'tls-gateway');
+    mkdirSync(tlsDir);
+    const tlsGw = await startGateway(tlsDir, `listen: 127.0.0.1:${tlsPort}
+port_file: ${join(tlsDir, 'gateway.port')}
+tls: {cert: ${certs}/server.pem, key: ${certs}/server.key}
+pdp: {address: "${pdp.address}", proto_dir: "${REPO_ROOT}/proto", ca: ${certs}/ca.pem, cert: ${certs}/gateway.pem, key: ${certs}/gateway.key}
+upstreams:
+  - {id: everything, url: "${everything.url}"}
+`);
+    try {
+      const der = new X509Certificate(readFileSync(join(certs, 'mcp-server.pem'))).raw;
+      const x5t = createHash('sha256').update(der).digest('base64url');
+      const url = `https://127.0.0.1:${tlsPort}${EVERYTHING}`;
+      const bound = await mint(certs, { aud: url, sub: 'bob', scope: 'echo', cnfX5t: x5t });
+      const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+      const as = (name?: string) => httpsPost(url, ping, { authorization: `Bearer ${bound}` }, join(certs, 'ca.pem'), name && { cert: join(certs, `${name}.pem`), key: join(certs, `${name}.key`) });
+      assert.equal((await as('mcp-server')).status, 200);
+      const without = await as();
+      assert.equal(without.status, 401);
+      assert.match(without.body, /TOKEN_BINDING_MISMATCH/);
+      assert.equal((await as('ci')).status, 401, 'another certificate');
+    } finally {
+      await tlsGw.child.stop();
+    }
   });
 
   test('a tampered token is refused with 401 (the PDP verifies the signature)', async () => {

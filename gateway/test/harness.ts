@@ -166,6 +166,7 @@ export interface TokenOptions {
   lifetime?: number;
   iatOffset?: number;
   cnfJkt?: string;
+  cnfX5t?: string;
 }
 
 /** An access token from the development issuer (tools/gen_dev_certs.sh's token-issuer.key, kid dev-1). */
@@ -178,6 +179,7 @@ export async function mint(certs: string, o: TokenOptions): Promise<string> {
     amr: o.amr ?? ['pwd'],
   };
   if (o.cnfJkt) claims.cnf = { jkt: o.cnfJkt };
+  if (o.cnfX5t) claims.cnf = { 'x5t#S256': o.cnfX5t };
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'EdDSA', kid: 'dev-1', typ: 'at+jwt' })
     .setIssuer('https://login.acme.example')

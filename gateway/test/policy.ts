@@ -1,10 +1,10 @@
 // The test policy, written for the real tool names of
 // @modelcontextprotocol/server-everything and server-memory. Audiences are
 // the gateway's canonical URIs for each upstream.
-export function testPolicy(gatewayBase: string): string {
+export function testPolicy(gatewayBase: string, tlsGatewayBase: string): string {
   return `servers:
   - id: everything
-    audiences: ["${gatewayBase}/mcp/everything"]
+    audiences: ["${gatewayBase}/mcp/everything", "${tlsGatewayBase}/mcp/everything"]
   - id: memory
     audiences: ["${gatewayBase}/mcp/memory"]
   - id: slow
