@@ -57,7 +57,8 @@ interface DecidedCall {
   readonly exposedName: string;
   readonly upstreamName: string;
   readonly args: Record<string, unknown> | undefined;
-  readonly decision: Decision;
+  /** Absent for a tool the upstream does not have: nothing to decide. */
+  readonly decision: Decision | undefined;
   readonly outcome: Extract<CallOutcome, { kind: 'refuse' | 'forward' }>;
 }
 
@@ -126,7 +127,7 @@ export class Gateway {
         config: u,
         upstream,
         resource: resourceFor(gw.publicUrl, u.path),
-        capabilities: { resources: false, prompts: false, completions: false },
+        capabilities: { resources: false, prompts: false, completions: false, logging: false, resourceSubscriptions: false },
         handler: undefined as unknown as McpHttpHandler,
       };
       served.handler = createMcpHandler((ctx) => gw.serverFor(ctx), {
@@ -263,7 +264,11 @@ export class Gateway {
     const tools = await served.upstream.tools();
     if (!tools.ok) return jsonRpcError(200, id, -32603, `Upstream "${served.config.id}" is unavailable: ${tools.error.message}`);
     if (inner === undefined || !tools.value.some((t) => t.tool.name === inner)) {
-      return jsonRpcError(200, id, -32602, `Unknown tool: ${name}`);
+      // As the SDK's own servers answer: a tool error result, not a protocol error.
+      log.info('unknown tool', { request_id: state.requestId, upstream: served.config.id, tool: name });
+      const result: CallToolResult = { isError: true, content: [{ type: 'text', text: `Unknown tool: ${name}` }] };
+      state.call = { exposedName: name, upstreamName: name, args: undefined, decision: undefined, outcome: { kind: 'refuse', result } };
+      return undefined;
     }
     const tid = toolId(served.config, inner);
     const r = await this.options.pdp.decide(state.chain, tid, 'call', { requestId: state.requestId, ...(state.traceparent ? { traceparent: state.traceparent } : {}) });
@@ -300,7 +305,8 @@ export class Gateway {
       {
         capabilities: {
           tools: { listChanged: true },
-          ...(caps.resources ? { resources: {} } : {}),
+          ...(caps.resources ? { resources: caps.resourceSubscriptions ? { subscribe: true } : {} } : {}),
+          ...(caps.logging ? { logging: {} } : {}),
           ...(caps.prompts ? { prompts: {} } : {}),
           ...(caps.completions ? { completions: {} } : {}),
         },
@@ -325,7 +331,12 @@ export class Gateway {
       server.setRequestHandler('prompts/list', (r) => pass((c) => c.listPrompts(r.params)));
       server.setRequestHandler('prompts/get', (r) => pass((c) => c.getPrompt(r.params)));
     }
+    if (caps.resourceSubscriptions) {
+      server.setRequestHandler('resources/subscribe', (r) => pass((c) => c.subscribeResource(r.params)));
+      server.setRequestHandler('resources/unsubscribe', (r) => pass((c) => c.unsubscribeResource(r.params)));
+    }
     if (caps.completions) server.setRequestHandler('completion/complete', (r) => pass((c) => c.complete(r.params)));
+    if (caps.logging) server.setRequestHandler('logging/setLevel', (r) => pass((c) => c.setLoggingLevel(r.params.level)));
     return server;
   }
 
@@ -356,13 +367,13 @@ export class Gateway {
     const served = state.served;
     const r = await served.upstream.callTool(call.upstreamName, call.args, signal);
     if (!r.ok) {
-      this.options.log.warn('upstream call failed', { request_id: state.requestId, decision_id: call.decision.decisionId, error: r.error.message });
+      this.options.log.warn('upstream call failed', { request_id: state.requestId, decision_id: call.decision?.decisionId, error: r.error.message });
       return { isError: true, content: [{ type: 'text', text: `The server "${served.config.id}" did not complete the call of "${name}": ${r.error.message}` }] };
     }
     const plan = call.outcome.plan;
     if (plan.kind === 'none') return r.value;
     if (plan.kind === 'withhold') {
-      this.options.log.info('result withheld', { request_id: state.requestId, decision_id: call.decision.decisionId, classes: [...plan.classes] });
+      this.options.log.info('result withheld', { request_id: state.requestId, decision_id: call.decision?.decisionId, classes: [...plan.classes] });
       return withheldResult(name, plan);
     }
     return redactResult(r.value, plan.patterns).result;

@@ -31,6 +31,8 @@ export interface UpstreamCapabilities {
   readonly resources: boolean;
   readonly prompts: boolean;
   readonly completions: boolean;
+  readonly logging: boolean;
+  readonly resourceSubscriptions: boolean;
 }
 
 export class Upstream {
@@ -52,7 +54,13 @@ export class Upstream {
   async start(): Promise<UpstreamResult<UpstreamCapabilities>> {
     return this.with(async (c) => {
       const caps = c.getServerCapabilities() ?? {};
-      return { resources: caps.resources !== undefined, prompts: caps.prompts !== undefined, completions: caps.completions !== undefined };
+      return {
+        resources: caps.resources !== undefined,
+        prompts: caps.prompts !== undefined,
+        completions: caps.completions !== undefined,
+        logging: caps.logging !== undefined,
+        resourceSubscriptions: caps.resources?.subscribe === true,
+      };
     });
   }
 

@@ -454,8 +454,15 @@ describe('bad input', () => {
     }
   });
 
+  test('a tool the upstream does not have: an error result, nothing decided or forwarded', async () => {
+    const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'no-such-tool', arguments: {} } }), { authorization: auth });
+    const body = await r.text();
+    assert.match(body, /"isError":true/);
+    assert.match(body, /Unknown tool: no-such-tool/);
+  });
+
   test('an unknown method is refused', async () => {
-    for (const method of ['sampling/createMessage', 'logging/setLevel', 'acme/exfiltrate']) {
+    for (const method of ['sampling/createMessage', 'roots/list', 'acme/exfiltrate']) {
       const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 9, method, params: {} }), { authorization: auth });
       assert.match(await r.text(), /-32601/, method);
     }
