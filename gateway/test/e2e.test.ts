@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +29,11 @@ let everything: { url: string; child: Child };
 let gw: Gw;
 let as: HttpServer;
 let tlsPort = 0;
+/** Every Authorization header the upstream server-everything received through the gateway. */
+const upstreamAuthorizations: string[] = [];
+/** Every request body it received. */
+const upstreamBodies: string[] = [];
+let recorder: HttpServer;
 let asUrl = '';
 
 const EVERYTHING = '/mcp/everything';
@@ -101,6 +106,22 @@ before(async () => {
   writeFileSync(join(policyDir, 'policy.yaml'), testPolicy(base, `https://127.0.0.1:${tlsPort}`));
   pdp = await startPdp(dir, certs, policyDir);
   everything = await startEverything();
+  // In front of server-everything: records the credentials the gateway sends it.
+  const target = new URL(everything.url);
+  recorder = createServer((req, res) => {
+    upstreamAuthorizations.push(String(req.headers.authorization));
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => upstreamBodies.push(body));
+    const up = httpRequest({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((ok) => recorder.listen(0, '127.0.0.1', () => ok()));
+  const recorded = `http://127.0.0.1:${(recorder.address() as { port: number }).port}/mcp`;
   as = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({
@@ -122,7 +143,8 @@ pdp:
   key: ${certs}/gateway.key
 upstreams:
   - id: everything
-    url: ${everything.url}
+    url: ${recorded}
+    headers: {Authorization: "Bearer upstream-own-credential"}
   - id: memory
     command: [${process.execPath}, ${MEMORY_SERVER}]
     env: {MEMORY_FILE_PATH: ${join(dir, 'memory.jsonl')}}
@@ -131,6 +153,7 @@ upstreams:
     timeout_ms: 1500
   - id: local
     command: [${process.execPath}, ${EVERYTHING_ENTRY}, stdio]
+    tool_prefix: local_
 `);
 });
 
@@ -139,6 +162,7 @@ after(async () => {
   await everything?.child.stop();
   await pdp?.child.stop();
   as?.close();
+  recorder?.close();
 });
 
 describe('resource server', () => {
@@ -327,9 +351,10 @@ describe('tools/call', () => {
 
   test('a user without the tool gets the failing link, not a list of tools', async () => {
     const bob = await v2(EVERYTHING, await token(EVERYTHING, 'bob'));
-    const r = await bob.callTool({ name: 'get-env', arguments: {} });
+    const r = await bob.callTool({ name: 'get-env', arguments: { canary: 'bob-denied' } });
     assert.equal(r.isError, true);
     assert.match(text(r), /user: USER_NOT_PERMITTED/);
+    assert.ok(!upstreamBodies.some((b) => b.includes('bob-denied')), 'the denied call reached the upstream');
     assert.ok(!text(r).includes('get-tiny-image'));
     await bob.close();
   });
@@ -481,8 +506,11 @@ describe('bad input', () => {
 
   test('an upstream that dies mid-call: a clear error; it is restarted on the next request', async () => {
     const alice = await v2(LOCAL, await token(LOCAL, 'alice'));
-    assert.match(text(await alice.callTool({ name: 'echo', arguments: { message: 'before' } })), /before/);
-    const call = alice.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 5 } });
+    // This upstream's names are prefixed (tool_prefix: local_); the policy uses the upstream's own.
+    assert.deepEqual((await alice.listTools()).tools.map((t) => t.name), ['local_echo', 'local_trigger-long-running-operation']);
+    assert.match(text(await alice.callTool({ name: 'local_echo', arguments: { message: 'before' } })), /before/);
+    assert.match(text(await alice.callTool({ name: 'echo', arguments: {} })), /Unknown tool: echo/);
+    const call = alice.callTool({ name: 'local_trigger-long-running-operation', arguments: { duration: 5, steps: 5 } });
     await new Promise((r) => setTimeout(r, 700));
     // The stdio server the gateway started: its child running server-everything in stdio mode.
     const pids = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(gw.child.proc.pid)], { encoding: 'utf8' })
@@ -492,8 +520,13 @@ describe('bad input', () => {
     const r = await call;
     assert.equal(r.isError, true);
     assert.match(text(r), /did not complete/);
-    assert.match(text(await alice.callTool({ name: 'echo', arguments: { message: 'after' } })), /after/);
+    assert.match(text(await alice.callTool({ name: 'local_echo', arguments: { message: 'after' } })), /after/);
     await alice.close();
+  });
+
+  test("the client's token never reaches the upstream: only the upstream's own credential", async () => {
+    assert.ok(upstreamAuthorizations.length > 5, `upstream requests seen: ${upstreamAuthorizations.length}`);
+    assert.deepEqual([...new Set(upstreamAuthorizations)], ['Bearer upstream-own-credential']);
   });
 
   test('ping passes', async () => {
