@@ -30,7 +30,7 @@ import type { Chain, Decision, PdpClient, PolicyEvents } from './pdp_client.js';
 import { NO_POLICY_EVENTS, tokenProblems } from './pdp_client.js';
 import { redactResult, withheldResult } from './redaction.js';
 import { TOOL_NAME, toolId, upstreamName, visibleTools } from './tool_list.js';
-import type { UpstreamCapabilities } from './upstream.js';
+import type { UpstreamCapabilities, UpstreamClient } from './upstream.js';
 import { Upstream } from './upstream.js';
 
 const VERSION = '0.1.0';
@@ -49,7 +49,7 @@ interface Served {
   readonly upstream: Upstream;
   readonly resource: Resource;
   capabilities: UpstreamCapabilities;
-  handler: McpHttpHandler;
+  readonly handler: McpHttpHandler;
 }
 
 /** A tools/call decided before the SDK saw it. */
@@ -123,18 +123,18 @@ export class Gateway {
     gw.publicUrl = config.publicUrl ?? `${tls ? 'https' : 'http'}://${host}:${port}`;
     for (const u of config.upstreams) {
       const upstream = new Upstream(u, options.log);
+      const handler = createMcpHandler((ctx) => gw.serverFor(ctx), {
+        legacy: 'stateless',
+        maxRequestBodySize: config.maxBodyBytes,
+        onerror: (e) => options.log.warn('mcp handler', { upstream: u.id, error: e.message }),
+      });
       const served: Served = {
         config: u,
         upstream,
         resource: resourceFor(gw.publicUrl, u.path),
         capabilities: { resources: false, prompts: false, completions: false, logging: false, resourceSubscriptions: false },
-        handler: undefined as unknown as McpHttpHandler,
+        handler,
       };
-      served.handler = createMcpHandler((ctx) => gw.serverFor(ctx), {
-        legacy: 'stateless',
-        maxRequestBodySize: config.maxBodyBytes,
-        onerror: (e) => options.log.warn('mcp handler', { upstream: u.id, error: e.message }),
-      });
       upstream.onToolsChanged(() => served.handler.notify.toolsChanged());
       gw.byPath.set(u.path, served);
       const caps = await upstream.start();
@@ -316,7 +316,7 @@ export class Gateway {
     server.setRequestHandler('tools/list', async () => this.listTools(state));
     server.setRequestHandler('tools/call', async (request, c) => this.callTool(state, request.params.name, c.mcpReq.signal));
     const up = served.upstream;
-    const pass = async <T>(fn: Parameters<Upstream['with']>[0] extends (c: infer C) => Promise<unknown> ? (c: C) => Promise<T> : never): Promise<T> => {
+    const pass = async <T>(fn: (c: UpstreamClient) => Promise<T>): Promise<T> => {
       const r = await up.with(fn);
       if (!r.ok) throw new ProtocolError(ProtocolErrorCode.InternalError, `Upstream "${served.config.id}" failed: ${r.error.message}`);
       return r.value;

@@ -5,7 +5,7 @@
 // away) is reopened on the next request; a request that does not finish
 // within the upstream's timeout fails. Failures are values (UpstreamError).
 // Thread-safe in the Node sense: requests may overlap; one connect at a time.
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { CallToolResult, Tool, Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 
@@ -18,6 +18,9 @@ export interface UpstreamTool {
   readonly tool: Tool;
   readonly sha256: string;
 }
+
+/** The SDK client of one upstream connection. */
+export type UpstreamClient = Client;
 
 export interface UpstreamError {
   readonly upstreamError: true;
@@ -105,6 +108,8 @@ export class Upstream {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       this.log.warn('upstream request failed', { upstream: this.config.id, error: message });
+      // An HTTP-level failure (the session is gone, the server restarted): start a new session next time.
+      if (SdkHttpError.isInstance(e)) await this.close();
       return { ok: false, error: { upstreamError: true, message } };
     }
   }
@@ -167,12 +172,21 @@ export class Upstream {
     if (c.kind === 'http') {
       return new StreamableHTTPClientTransport(c.url, { requestInit: { headers: { ...c.headers } } });
     }
-    return new StdioClientTransport({
+    const transport = new StdioClientTransport({
       command: c.command,
       args: [...c.args],
       env: { ...getDefaultEnvironment(), ...c.env },
-      stderr: 'inherit',
+      stderr: 'pipe',
       ...(c.cwd === undefined ? {} : { cwd: c.cwd }),
     });
+    // The server's stderr, line by line, into the gateway's log (each line bounded).
+    let pending = '';
+    transport.stderr?.on('data', (d: Buffer) => {
+      pending += d.toString('utf8');
+      const lines = pending.split('\n');
+      pending = (lines.pop() ?? '').slice(-4096);
+      for (const line of lines) if (line.trim() !== '') this.log.info('upstream stderr', { upstream: c.id, line: line.slice(0, 1000) });
+    });
+    return transport;
   }
 }

@@ -406,6 +406,8 @@ describe('tools/call', () => {
 
   test('approval required: a clear result, nothing forwarded', async () => {
     const agent = await v2(EVERYTHING, await token(EVERYTHING, 'alice', 'echo', { client: 'batch-agent' }));
+    const listed = (await agent.listTools()).tools.find((t) => t.name === 'get-annotated-message');
+    assert.match(listed?.description ?? '', /Calls need a human approver first/);
     const r = await agent.callTool({ name: 'get-annotated-message', arguments: { messageType: 'success' } });
     assert.equal(r.isError, true);
     assert.match(text(r), /^Approval required/);
