@@ -152,7 +152,7 @@ export async function startGateway(dir: string, configYaml: string): Promise<Gw>
   const config = join(dir, 'gateway.yaml');
   writeFileSync(config, configYaml);
   const portFile = join(dir, 'gateway.port');
-  const child = new Child(spawn(process.execPath, [join(GATEWAY_DIR, 'dist/src/main.js'), '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = new Child(spawn(process.execPath, [...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''), join(GATEWAY_DIR, 'dist/src/main.js'), '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const port = await readPortFile(portFile, child);
   return { port, base: `http://127.0.0.1:${port}`, child };
 }
