@@ -488,6 +488,16 @@ describe('bad input', () => {
     assert.match(body, /Unknown tool: no-such-tool/);
   });
 
+  test('deeply nested arguments: refused or answered, and the gateway keeps serving', async () => {
+    const depth = 30000;
+    const body = `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"message":"x","deep":${'['.repeat(depth)}${']'.repeat(depth)}}}}`;
+    const r = await post(EVERYTHING, body, { authorization: auth });
+    assert.ok(r.status < 500, `status ${r.status}`);
+    await r.text();
+    const again = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'ping' }), { authorization: auth });
+    assert.equal(again.status, 200);
+  });
+
   test('an unknown method is refused', async () => {
     for (const method of ['sampling/createMessage', 'roots/list', 'acme/exfiltrate']) {
       const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 9, method, params: {} }), { authorization: auth });
