@@ -20,7 +20,9 @@ import { toWebRequest } from '@modelcontextprotocol/node';
 import { ProtocolError, ProtocolErrorCode, Server, createMcpHandler, parseJSONRPCMessage } from '@modelcontextprotocol/server';
 import type { AuthInfo, CallToolResult, JSONRPCMessage, McpHttpHandler, McpRequestContext } from '@modelcontextprotocol/server';
 
-import { Authenticator, insufficientScope, protectedResourceMetadata, resourceFor, unauthorized } from './auth.js';
+import type { Refusal } from './answers.js';
+import { answer, quote } from './answers.js';
+import { Authenticator, protectedResourceMetadata, resourceFor } from './auth.js';
 import type { Presented, Resource } from './auth.js';
 import type { CallOutcome } from './call_enforcement.js';
 import { enforce } from './call_enforcement.js';
@@ -183,23 +185,24 @@ export class Gateway {
     try {
       request = await toWebRequest(req, undefined, { maxRequestBodySize: this.config.maxBodyBytes });
     } catch (e) {
-      const status = (e as { status?: number }).status === 413 ? 413 : 400;
-      return writeResponse(res, jsonRpcError(status, null, -32600, status === 413 ? `Request body larger than ${this.config.maxBodyBytes} bytes` : 'Unreadable request body'));
+      const refusal: Refusal = (e as { status?: number }).status === 413 ? { kind: 'too_large', limit: this.config.maxBodyBytes } : { kind: 'unreadable' };
+      return writeResponse(res, answer(refusal, served.resource));
     }
     const socket = req.socket as Partial<TLSSocket>;
     const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
     const cert = peer && peer.raw && peer.raw.length > 0 ? peer.raw : undefined;
     const requestId = randomUUID();
-    writeResponse(res, await this.mcp(requestId, request, served, cert), { 'x-request-id': requestId });
+    const outcome = await this.mcp(requestId, request, served, cert);
+    writeResponse(res, outcome instanceof Response ? outcome : answer(outcome, served.resource), { 'x-request-id': requestId });
   }
 
-  /** One MCP exchange at `served`'s endpoint. */
-  private async mcp(requestId: string, request: Request, served: Served, clientCertificate: Buffer | undefined): Promise<Response> {
+  /** One MCP exchange at `served`'s endpoint: the SDK's response, or the gateway's refusal. */
+  private async mcp(requestId: string, request: Request, served: Served, clientCertificate: Buffer | undefined): Promise<Response | Refusal> {
     const log = this.options.log;
     const auth = await this.authenticator.authenticate(request, served.resource, clientCertificate);
     if (!auth.ok) {
       log.info('unauthenticated', { request_id: requestId, upstream: served.config.id, why: auth.description });
-      return unauthorized(served.resource, auth.description);
+      return { kind: 'unauthenticated', description: auth.description };
     }
     const presented = auth.presented;
     const chain: Chain = { accessToken: presented.token, binding: presented.binding, autonomous: this.config.autonomous };
@@ -213,18 +216,18 @@ export class Gateway {
     try {
       body = JSON.parse(await request.text());
     } catch {
-      return jsonRpcError(400, null, -32700, 'Parse error: the body is not JSON');
+      return { kind: 'parse_error' };
     }
-    if (Array.isArray(body)) return jsonRpcError(400, null, -32600, 'JSON-RPC batches are not supported');
+    if (Array.isArray(body)) return { kind: 'invalid_request', id: null, message: 'JSON-RPC batches are not supported' };
     let message: JSONRPCMessage;
     try {
       message = parseJSONRPCMessage(body);
     } catch {
-      return jsonRpcError(400, idOf(body), -32600, 'Invalid Request: not a JSON-RPC 2.0 request or notification');
+      return { kind: 'invalid_request', id: idOf(body), message: 'Invalid Request: not a JSON-RPC 2.0 request or notification' };
     }
-    if (!('method' in message)) return jsonRpcError(400, idOf(body), -32600, 'Invalid Request: this endpoint takes requests and notifications');
+    if (!('method' in message)) return { kind: 'invalid_request', id: idOf(body), message: 'Invalid Request: this endpoint takes requests and notifications' };
     const mismatch = headerMismatch(request, message);
-    if (mismatch) return jsonRpcError(400, idOf(body), -32600, mismatch);
+    if (mismatch) return { kind: 'invalid_request', id: idOf(body), message: mismatch };
 
     if ('id' in message) {
       if (message.method === 'tools/call') {
@@ -234,35 +237,35 @@ export class Gateway {
         const probe = await this.options.pdp.decide(chain, toolId(served.config, TOKEN_PROBE_TOOL), 'see', { requestId, ...(traceparent ? { traceparent } : {}) });
         if (!probe.ok) {
           log.error('PDP unavailable', { request_id: requestId, code: probe.error.code, details: probe.error.details });
-          return jsonRpcError(503, message.id, -32603, 'The policy decision point is unavailable; nothing was forwarded');
+          return { kind: 'pdp_unavailable', id: message.id, message: 'The policy decision point is unavailable; nothing was forwarded' };
         }
         const problems = tokenProblems(probe.value);
         if (problems.length > 0) {
           const why = problems.map((r) => `${r.code}: ${r.message}`).join('; ');
           log.info('token refused by the PDP', { request_id: requestId, decision_id: probe.value.decisionId, why });
-          return unauthorized(served.resource, why);
+          return { kind: 'unauthenticated', description: why };
         }
       }
     }
     return served.handler.fetch(request, { authInfo, parsedBody: body });
   }
 
-  /** Checks a tools/call; returns the HTTP answer when it ends here, else records the decided call in `state`. */
-  private async decideCall(state: RequestState, id: string | number, params: unknown): Promise<Response | undefined> {
+  /** Checks a tools/call; returns the refusal when it ends here, else records the decided call in `state`. */
+  private async decideCall(state: RequestState, id: string | number, params: unknown): Promise<Refusal | undefined> {
     const log = this.options.log;
     const served = state.served;
     const p = typeof params === 'object' && params !== null ? (params as Record<string, unknown>) : {};
     const name = p.name;
     if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
-      return jsonRpcError(200, id, -32602, 'Invalid params: a tool name is 1 to 128 of A-Z a-z 0-9 _ . -');
+      return { kind: 'invalid_params', id, message: 'Invalid params: a tool name is 1 to 128 of A-Z a-z 0-9 _ . -' };
     }
     const args = p.arguments;
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
-      return jsonRpcError(200, id, -32602, 'Invalid params: arguments must be an object');
+      return { kind: 'invalid_params', id, message: 'Invalid params: arguments must be an object' };
     }
     const inner = upstreamName(served.config, name);
     const tools = await served.upstream.tools();
-    if (!tools.ok) return jsonRpcError(200, id, -32603, `Upstream "${served.config.id}" is unavailable: ${tools.error.message}`);
+    if (!tools.ok) return { kind: 'upstream_unavailable', id, message: `Upstream "${served.config.id}" is unavailable: ${tools.error.message}` };
     if (inner === undefined || !tools.value.some((t) => t.tool.name === inner)) {
       // As the SDK's own servers answer: a tool error result, not a protocol error.
       log.info('unknown tool', { request_id: state.requestId, upstream: served.config.id, tool: name });
@@ -274,7 +277,7 @@ export class Gateway {
     const r = await this.options.pdp.decide(state.chain, tid, 'call', { requestId: state.requestId, ...(state.traceparent ? { traceparent: state.traceparent } : {}) });
     if (!r.ok) {
       log.error('PDP unavailable', { request_id: state.requestId, tool: tid, code: r.error.code, details: r.error.details });
-      return jsonRpcError(503, id, -32603, 'The policy decision point is unavailable; the call was not made');
+      return { kind: 'pdp_unavailable', id, message: 'The policy decision point is unavailable; the call was not made' };
     }
     const decision = r.value;
     const outcome = enforce(decision, name);
@@ -288,8 +291,8 @@ export class Gateway {
       reasons: decision.reasons.map((x) => x.code),
       redact: [...decision.redact],
     });
-    if (outcome.kind === 'unauthorized') return unauthorized(served.resource, outcome.description);
-    if (outcome.kind === 'insufficient_scope') return insufficientScope(served.resource, outcome.scopes, outcome.description);
+    if (outcome.kind === 'unauthorized') return { kind: 'unauthenticated', description: outcome.description };
+    if (outcome.kind === 'insufficient_scope') return { kind: 'insufficient_scope', scopes: outcome.scopes, description: outcome.description };
     state.call = { exposedName: name, upstreamName: inner, args: args as Record<string, unknown> | undefined, decision, outcome };
     return undefined;
   }
@@ -397,15 +400,11 @@ function idOf(body: unknown): string | number | null {
   return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
-function jsonRpcError(status: number, id: string | number | null, code: number, message: string): Response {
-  return Response.json({ jsonrpc: '2.0', id, error: { code, message } }, { status });
-}
-
 /** The 2026-07-28 routing headers must say what the body says; returns why not, if not. */
 function headerMismatch(request: Request, message: JSONRPCMessage): string | undefined {
   if (!('method' in message)) return undefined;
   const method = request.headers.get('mcp-method');
-  if (method !== null && method !== message.method) return `Mcp-Method header "${method.slice(0, 64)}" does not match the body's method`;
+  if (method !== null && method !== message.method) return `Mcp-Method header ${quote(method)} does not match the body's method`;
   const name = request.headers.get('mcp-name');
   if (name !== null) {
     const params = (message.params ?? {}) as Record<string, unknown>;
