@@ -18,7 +18,7 @@ import { Readable } from 'node:stream';
 
 import { toWebRequest } from '@modelcontextprotocol/node';
 import { ProtocolError, ProtocolErrorCode, Server, createMcpHandler, parseJSONRPCMessage } from '@modelcontextprotocol/server';
-import type { AuthInfo, CallToolResult, JSONRPCMessage, McpHttpHandler, McpRequestContext } from '@modelcontextprotocol/server';
+import type { AuthInfo, CallToolResult, JSONRPCMessage, McpHttpHandler, McpRequestContext, Progress, ServerContext } from '@modelcontextprotocol/server';
 
 import type { Refusal } from './answers.js';
 import { answer, quote } from './answers.js';
@@ -317,7 +317,7 @@ export class Gateway {
       },
     );
     server.setRequestHandler('tools/list', async () => this.listTools(state));
-    server.setRequestHandler('tools/call', async (request, c) => this.callTool(state, request.params.name, c.mcpReq.signal));
+    server.setRequestHandler('tools/call', async (request, c) => this.callTool(state, request.params.name, c));
     const up = served.upstream;
     const pass = async <T>(fn: (c: UpstreamClient) => Promise<T>): Promise<T> => {
       const r = await up.with(fn);
@@ -360,7 +360,7 @@ export class Gateway {
     return { tools };
   }
 
-  private async callTool(state: RequestState, name: string, signal: AbortSignal): Promise<CallToolResult> {
+  private async callTool(state: RequestState, name: string, ctx: ServerContext): Promise<CallToolResult> {
     const call = state.call;
     // The SDK parsed the same body the gateway decided on; anything else is a bug: refuse.
     if (!call || call.exposedName !== name) {
@@ -368,7 +368,16 @@ export class Gateway {
     }
     if (call.outcome.kind === 'refuse') return call.outcome.result;
     const served = state.served;
-    const r = await served.upstream.callTool(call.upstreamName, call.args, signal);
+    // The upstream's progress, relayed under the client's own progress token.
+    const progressToken = ctx.mcpReq._meta?.progressToken;
+    const onprogress =
+      progressToken === undefined
+        ? undefined
+        : (p: Progress): void => {
+            const params = { progressToken, progress: p.progress, ...(p.total === undefined ? {} : { total: p.total }), ...(p.message === undefined ? {} : { message: p.message }) };
+            ctx.mcpReq.notify({ method: 'notifications/progress', params }).catch(() => {});
+          };
+    const r = await served.upstream.callTool(call.upstreamName, call.args, ctx.mcpReq.signal, onprogress);
     if (!r.ok) {
       this.options.log.warn('upstream call failed', { request_id: state.requestId, decision_id: call.decision?.decisionId, error: r.error.message });
       return { isError: true, content: [{ type: 'text', text: `The server "${served.config.id}" did not complete the call of "${name}": ${r.error.message}` }] };

@@ -6,7 +6,7 @@
 // within the upstream's timeout fails. Failures are values (UpstreamError).
 // Thread-safe in the Node sense: requests may overlap; one connect at a time.
 import { Client, SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { CallToolResult, Tool, Transport } from '@modelcontextprotocol/client';
+import type { CallToolResult, Progress, Tool, Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 
 import type { UpstreamConfig } from './config.js';
@@ -93,10 +93,18 @@ export class Upstream {
     return this.toolCache;
   }
 
-  /** tools/call upstream with exactly `name` and `args`; `signal` aborts it. */
-  callTool(name: string, args: Record<string, unknown> | undefined, signal: AbortSignal | undefined): Promise<UpstreamResult<CallToolResult>> {
+  /** tools/call upstream with exactly `name` and `args`; `signal` aborts it; `onprogress` receives its progress. */
+  callTool(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    signal: AbortSignal | undefined,
+    onprogress?: (progress: Progress) => void,
+  ): Promise<UpstreamResult<CallToolResult>> {
     return this.with((c) =>
-      c.callTool({ name, ...(args === undefined ? {} : { arguments: args }) }, { timeout: this.config.timeoutMs, ...(signal ? { signal } : {}) }),
+      c.callTool(
+        { name, ...(args === undefined ? {} : { arguments: args }) },
+        { timeout: this.config.timeoutMs, ...(signal ? { signal } : {}), ...(onprogress ? { onprogress } : {}) },
+      ),
     );
   }
 

@@ -392,6 +392,17 @@ describe('tools/call', () => {
     await c.close();
   });
 
+  test("the upstream's progress reaches the client (v1 client, 2025 era)", async () => {
+    const alice = await v1(LOCAL, await token(LOCAL, 'alice'));
+    const seen: number[] = [];
+    const r = await alice.callTool({ name: 'local_trigger-long-running-operation', arguments: { duration: 1, steps: 3 } }, undefined, {
+      onprogress: (p) => seen.push(p.progress),
+    });
+    assert.notEqual(r.isError, true, text(r));
+    assert.ok(seen.length >= 2, `progress seen: ${seen.join(', ')}`);
+    await alice.close();
+  });
+
   test('step-up: an error naming the strength needed', async () => {
     const alice = await v2(EVERYTHING, await token(EVERYTHING, 'alice'));
     const r = await alice.callTool({ name: 'get-tiny-image', arguments: {} });
