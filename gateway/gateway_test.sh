@@ -15,7 +15,7 @@ command -v node >/dev/null || { echo "FAIL: node is not installed (tools/setup.s
 OUT="${TEST_TMPDIR:?}/gateway"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-cp -r "$SRC/package.json" "$SRC/tsconfig.json" "$SRC/src" "$SRC/test" "$OUT/"
+cp -r "$SRC/package.json" "$SRC/tsconfig.json" "$SRC/gateway.example.yaml" "$SRC/src" "$SRC/test" "$SRC/bench" "$OUT/"
 ln -s "$SRC/node_modules" "$OUT/node_modules"
 cd "$OUT"
 node_modules/.bin/tsc -p tsconfig.json

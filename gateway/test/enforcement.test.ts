@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { enforce } from '../src/call_enforcement.js';
-import { parseConfig } from '../src/config.js';
+import { loadConfigFile, parseConfig } from '../src/config.js';
+import { GATEWAY_DIR } from './harness.js';
 import type { Decision, Reason } from '../src/pdp_client.js';
 import { upstreamName, visibleTools } from '../src/tool_list.js';
 
@@ -58,4 +59,10 @@ test('config: every problem at once', () => {
     assert.equal(good.config.upstreams[0]?.path, '/mcp/crm');
     assert.equal(good.config.upstreams[1]?.kind, 'stdio');
   }
+});
+
+test('config: the shipped example loads', () => {
+  const r = loadConfigFile(`${GATEWAY_DIR}/gateway.example.yaml`);
+  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.issues));
+  if (r.ok) assert.deepEqual(r.config.upstreams.map((u) => `${u.id}:${u.kind}:${u.path}`), ['crm:http:/mcp/crm', 'memory:stdio:/mcp/memory']);
 });
