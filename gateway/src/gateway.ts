@@ -32,7 +32,7 @@ import type { Chain, Decision, PdpClient, PolicyEvents } from './pdp_client.js';
 import { NO_POLICY_EVENTS, tokenProblems } from './pdp_client.js';
 import { redactResult, withheldResult } from './redaction.js';
 import { TOOL_NAME, toolId, upstreamName, visibleTools } from './tool_list.js';
-import type { UpstreamCapabilities, UpstreamClient } from './upstream.js';
+import type { UpstreamClient } from './upstream.js';
 import { Upstream } from './upstream.js';
 
 const VERSION = '0.1.0';
@@ -50,7 +50,6 @@ interface Served {
   readonly config: UpstreamConfig;
   readonly upstream: Upstream;
   readonly resource: Resource;
-  capabilities: UpstreamCapabilities;
   readonly handler: McpHttpHandler;
 }
 
@@ -130,19 +129,16 @@ export class Gateway {
         maxRequestBodySize: config.maxBodyBytes,
         onerror: (e) => options.log.warn('mcp handler', { upstream: u.id, error: e.message }),
       });
-      const served: Served = {
-        config: u,
-        upstream,
-        resource: resourceFor(gw.publicUrl, u.path),
-        capabilities: { resources: false, prompts: false, completions: false, logging: false, resourceSubscriptions: false },
-        handler,
-      };
+      const served: Served = { config: u, upstream, resource: resourceFor(gw.publicUrl, u.path), handler };
       upstream.onToolsChanged(() => served.handler.notify.toolsChanged());
       gw.byPath.set(u.path, served);
-      const caps = await upstream.start();
-      if (caps.ok) served.capabilities = caps.value;
-      else options.log.error('upstream unavailable at start; will retry on demand', { upstream: u.id, error: caps.error.message });
     }
+    await Promise.all(
+      [...gw.byPath.values()].map(async ({ upstream, config: u }) => {
+        const r = await upstream.start();
+        if (!r.ok) options.log.error('upstream unavailable at start; will retry on demand', { upstream: u.id, error: r.error.message });
+      }),
+    );
     // Seam for Authorizer.Watch: re-list on policy or directory changes.
     (options.events ?? NO_POLICY_EVENTS).subscribe(() => {
       for (const s of gw.byPath.values()) s.handler.notify.toolsChanged();
@@ -302,7 +298,7 @@ export class Gateway {
     const state = ctx.authInfo?.extra?.['gateway'];
     if (!(state instanceof RequestState)) throw new Error('request reached the MCP handler without the gateway state');
     const served = state.served;
-    const caps = served.capabilities;
+    const caps = served.upstream.capabilities;
     const server = new Server(
       { name: `pdp-gateway/${served.config.id}`, version: VERSION },
       {

@@ -53,18 +53,12 @@ export class Upstream {
     return () => this.toolListeners.delete(listener);
   }
 
+  /** What the upstream advertised when last connected (nothing before it first connects). */
+  capabilities: UpstreamCapabilities = { resources: false, prompts: false, completions: false, logging: false, resourceSubscriptions: false };
+
   /** Connects now; returns the error instead of throwing. */
   async start(): Promise<UpstreamResult<UpstreamCapabilities>> {
-    return this.with(async (c) => {
-      const caps = c.getServerCapabilities() ?? {};
-      return {
-        resources: caps.resources !== undefined,
-        prompts: caps.prompts !== undefined,
-        completions: caps.completions !== undefined,
-        logging: caps.logging !== undefined,
-        resourceSubscriptions: caps.resources?.subscribe === true,
-      };
-    });
+    return this.with(async () => this.capabilities);
   }
 
   async close(): Promise<void> {
@@ -165,6 +159,14 @@ export class Upstream {
       }
     };
     await client.connect(transport, { timeout: this.config.timeoutMs });
+    const caps = client.getServerCapabilities() ?? {};
+    this.capabilities = {
+      resources: caps.resources !== undefined,
+      prompts: caps.prompts !== undefined,
+      completions: caps.completions !== undefined,
+      logging: caps.logging !== undefined,
+      resourceSubscriptions: caps.resources?.subscribe === true,
+    };
     this.client = client;
     this.log.info('upstream connected', { upstream: this.config.id, kind: this.config.kind });
     return client;
