@@ -18,7 +18,10 @@ import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { execFileSync } from 'node:child_process';
 
-import type { Child, Gw, Pdp } from './harness.js';
+import { spawn } from 'node:child_process';
+
+import type { Gw, Pdp } from './harness.js';
+import { Child } from './harness.js';
 import { EVERYTHING_ENTRY, MEMORY_SERVER, REPO_ROOT, freePort, genCerts, mint, startEverything, startGateway, startPdp, tempDir } from './harness.js';
 import { ALL_SCOPES, testPolicy } from './policy.js';
 
@@ -29,6 +32,8 @@ let everything: { url: string; child: Child };
 let gw: Gw;
 let as: HttpServer;
 let tlsPort = 0;
+/** Nothing listens here when the gateway starts: its upstream "late" is down. */
+let latePort = 0;
 /** Every Authorization header the upstream server-everything received through the gateway. */
 const upstreamAuthorizations: string[] = [];
 /** Every request body it received. */
@@ -101,6 +106,7 @@ before(async () => {
   const gwPort = await freePort();
   const base = `http://127.0.0.1:${gwPort}`;
   tlsPort = await freePort();
+  latePort = await freePort();
   const policyDir = join(dir, 'policy');
   mkdirSync(policyDir);
   writeFileSync(join(policyDir, 'policy.yaml'), testPolicy(base, `https://127.0.0.1:${tlsPort}`));
@@ -154,6 +160,8 @@ upstreams:
   - id: local
     command: [${process.execPath}, ${EVERYTHING_ENTRY}, stdio]
     tool_prefix: local_
+  - id: late
+    url: http://127.0.0.1:${latePort}/mcp
 `);
 });
 
@@ -550,6 +558,23 @@ describe('bad input', () => {
   test("the client's token never reaches the upstream: only the upstream's own credential", async () => {
     assert.ok(upstreamAuthorizations.length > 5, `upstream requests seen: ${upstreamAuthorizations.length}`);
     assert.deepEqual([...new Set(upstreamAuthorizations)], ['Bearer upstream-own-credential']);
+  });
+
+  test('an upstream down at start: a clear error, other upstreams served, and it is used once it is up', async () => {
+    const alice = await v1('/mcp/late', await token('/mcp/late', 'alice'));
+    await assert.rejects(alice.listTools(), /Upstream "late" is unavailable/);
+    const bob = await v2(EVERYTHING, await token(EVERYTHING, 'bob'));
+    assert.deepEqual((await bob.listTools()).tools.map((t) => t.name), ['echo', 'get-sum']);
+    await bob.close();
+    const late = new Child(spawn(process.execPath, [EVERYTHING_ENTRY, 'streamableHttp'], { env: { ...process.env, PORT: String(latePort) }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    try {
+      await late.waitFor(/listening on port/);
+      assert.deepEqual((await alice.listTools()).tools.map((t) => t.name), ['echo']);
+      assert.match(text(await alice.callTool({ name: 'echo', arguments: { message: 'late but here' } })), /late but here/);
+    } finally {
+      await alice.close();
+      await late.stop();
+    }
   });
 
   test('ping passes', async () => {

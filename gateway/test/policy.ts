@@ -11,6 +11,8 @@ export function testPolicy(gatewayBase: string, tlsGatewayBase: string): string 
     audiences: ["${gatewayBase}/mcp/slow"]
   - id: local
     audiences: ["${gatewayBase}/mcp/local"]
+  - id: late
+    audiences: ["${gatewayBase}/mcp/late"]
 
 tools:
   - id: everything.echo
@@ -33,11 +35,12 @@ tools:
     scopes: [memory:write]
   - id: slow.trigger-long-running-operation
   - id: local.echo
+  - id: late.echo
   - id: local.trigger-long-running-operation
 
 roles:
   - id: dev
-    tools: ["everything.*", "memory.*", "slow.*", "local.*"]
+    tools: ["everything.*", "memory.*", "slow.*", "local.*", "late.*"]
   - id: basic
     tools: [everything.echo, everything.get-sum, memory.read_graph, memory.create_entities]
 
