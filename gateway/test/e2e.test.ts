@@ -583,3 +583,17 @@ describe('bad input', () => {
     await bob.close();
   });
 });
+
+describe('the PDP down', () => {
+  test('fail closed: nothing is listed or forwarded, and the gateway says why', async () => {
+    const t = await token(EVERYTHING, 'bob', 'echo');
+    await pdp.child.stop();
+    const call = JSON.stringify({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'echo', arguments: { message: 'pdp-down-canary' } } });
+    const r = await post(EVERYTHING, call, { authorization: `Bearer ${t}` });
+    assert.equal(r.status, 503);
+    assert.match(await r.text(), /policy decision point is unavailable/);
+    assert.ok(!upstreamBodies.some((b) => b.includes('pdp-down-canary')), 'a call went upstream undecided');
+    const list = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 12, method: 'tools/list' }), { authorization: `Bearer ${t}` });
+    assert.equal(list.status, 503);
+  });
+});
