@@ -541,8 +541,11 @@ describe('bad input', () => {
     assert.deepEqual((await alice.listTools()).tools.map((t) => t.name), ['local_echo', 'local_trigger-long-running-operation']);
     assert.match(text(await alice.callTool({ name: 'local_echo', arguments: { message: 'before' } })), /before/);
     assert.match(text(await alice.callTool({ name: 'echo', arguments: {} })), /Unknown tool: echo/);
-    const call = alice.callTool({ name: 'local_trigger-long-running-operation', arguments: { duration: 5, steps: 5 } });
-    await new Promise((r) => setTimeout(r, 700));
+    // Kill it once the call is running there: after its first progress notification.
+    let running: () => void = () => {};
+    const started = new Promise<void>((ok) => (running = ok));
+    const call = alice.callTool({ name: 'local_trigger-long-running-operation', arguments: { duration: 5, steps: 5 } }, { onprogress: () => running() });
+    await started;
     // The stdio server the gateway started: its child running server-everything in stdio mode.
     const pids = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(gw.child.proc.pid)], { encoding: 'utf8' })
       .split('\n').filter((l) => l.includes(EVERYTHING_ENTRY) && l.trim().endsWith('stdio')).map((l) => Number(l.trim().split(/\s+/)[0]));
