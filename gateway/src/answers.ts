@@ -4,13 +4,13 @@
 // CallToolResults built in call_enforcement.ts and served by the SDK.)
 // Pure functions.
 import type { Resource } from './auth.js';
-import { insufficientScope, unauthorized } from './auth.js';
+import { DPOP_ALGORITHMS, insufficientScope, unauthorized } from './auth.js';
 
 type Id = string | number | null;
 
 export type Refusal =
-  /** No usable token: 401 invalid_token with the resource metadata. */
-  | { readonly kind: 'unauthenticated'; readonly description: string }
+  /** No usable token: 401 invalid_token with the resource metadata (and a DPoP challenge when DPoP was used, RFC 9449 §7.1). */
+  | { readonly kind: 'unauthenticated'; readonly description: string; readonly dpop?: boolean }
   /** The call needs scopes the token lacks: 403 insufficient_scope naming them all. */
   | { readonly kind: 'insufficient_scope'; readonly scopes: readonly string[]; readonly description: string }
   /** The body is over the configured bound: 413. */
@@ -35,8 +35,11 @@ function jsonRpcError(status: number, id: Id, code: number, message: string): Re
 /** The HTTP response for `refusal` at `resource`. */
 export function answer(refusal: Refusal, resource: Resource): Response {
   switch (refusal.kind) {
-    case 'unauthenticated':
-      return unauthorized(resource, refusal.description);
+    case 'unauthenticated': {
+      const response = unauthorized(resource, refusal.description);
+      if (refusal.dpop) response.headers.append('WWW-Authenticate', `DPoP error="invalid_token", algs="${DPOP_ALGORITHMS.join(' ')}"`);
+      return response;
+    }
     case 'insufficient_scope':
       return insufficientScope(resource, refusal.scopes, refusal.description);
     case 'too_large':

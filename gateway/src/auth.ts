@@ -62,7 +62,8 @@ export interface Presented {
 
 export type AuthOutcome = { ok: true; presented: Presented } | { ok: false; description: string };
 
-const DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
+/** The DPoP proof algorithms the gateway verifies. */
+export const DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
 
 export interface AuthOptions {
   readonly clockSkewSeconds: number;

@@ -198,7 +198,7 @@ export class Gateway {
     const auth = await this.authenticator.authenticate(request, served.resource, clientCertificate);
     if (!auth.ok) {
       log.info('unauthenticated', { request_id: requestId, upstream: served.config.id, why: auth.description });
-      return { kind: 'unauthenticated', description: auth.description };
+      return { kind: 'unauthenticated', description: auth.description, dpop: /^DPoP /i.test(request.headers.get('authorization') ?? '') };
     }
     const presented = auth.presented;
     const chain: Chain = { accessToken: presented.token, binding: presented.binding, autonomous: this.config.autonomous };
@@ -239,7 +239,7 @@ export class Gateway {
         if (problems.length > 0) {
           const why = problems.map((r) => `${r.code}: ${r.message}`).join('; ');
           log.info('token refused by the PDP', { request_id: requestId, decision_id: probe.value.decisionId, why });
-          return { kind: 'unauthenticated', description: why };
+          return { kind: 'unauthenticated', description: why, dpop: presented.binding.dpopJkt !== undefined };
         }
       }
     }
@@ -287,7 +287,7 @@ export class Gateway {
       reasons: decision.reasons.map((x) => x.code),
       redact: [...decision.redact],
     });
-    if (outcome.kind === 'unauthorized') return { kind: 'unauthenticated', description: outcome.description };
+    if (outcome.kind === 'unauthorized') return { kind: 'unauthenticated', description: outcome.description, dpop: state.chain.binding.dpopJkt !== undefined };
     if (outcome.kind === 'insufficient_scope') return { kind: 'insufficient_scope', scopes: outcome.scopes, description: outcome.description };
     state.call = { exposedName: name, upstreamName: inner, args: args as Record<string, unknown> | undefined, decision, outcome };
     return undefined;

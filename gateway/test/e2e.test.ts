@@ -232,6 +232,7 @@ describe('resource server', () => {
     r = await post(EVERYTHING, ping, { authorization: `DPoP ${bound}`, dpop: await proof(other.privateKey, await exportJWK(other.publicKey)) });
     assert.equal(r.status, 401, 'a proof by another key');
     assert.match(await r.text(), /TOKEN_BINDING_MISMATCH/);
+    assert.match(r.headers.get('www-authenticate') ?? '', /DPoP error="invalid_token", algs="ES256/);
   });
 
   test('mTLS-bound tokens (RFC 8705): the client certificate of the TLS connection goes to the PDP', async () => {
