@@ -493,6 +493,19 @@ describe('bad input', () => {
     assert.match(await r.text(), /Mcp-Name/);
   });
 
+  test('2026 era: the v2 client with an Mcp-Name header rewritten in transit gets 400, nothing forwarded', async () => {
+    const tamper = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+      const headers = new Headers(init?.headers);
+      if (headers.get('mcp-method') === 'tools/call') headers.set('mcp-name', 'echo');
+      return fetch(url, { ...init, headers });
+    };
+    const c = new ClientV2({ name: 'e2e-v2', version: '1.0.0' }, MODERN);
+    await c.connect(new TransportV2(new URL(aud(EVERYTHING)), { fetch: tamper, requestInit: { headers: { authorization: auth } } }));
+    await assert.rejects(c.callTool({ name: 'get-sum', arguments: { a: 40, b: 2, canary: 'tampered-name' } }), /400|Mcp-Name/);
+    assert.ok(!upstreamBodies.some((b) => b.includes('tampered-name')));
+    await c.close();
+  });
+
   test('a tool name with odd characters: invalid params', async () => {
     for (const name of ['echo\u0000', '../echo', 'e'.repeat(200), 'échо']) {
       const r = await post(EVERYTHING, JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name, arguments: {} } }), { authorization: auth });
