@@ -43,7 +43,7 @@ export function enforce(decision: Decision, toolName: string): CallOutcome {
   const ref = decision.decisionId === '' ? '' : ` (decision ${decision.decisionId})`;
   switch (decision.effect) {
     case 'EFFECT_ALLOW':
-      return { kind: 'forward', plan: planRedaction(decision.redact) };
+      return { kind: 'forward', plan: planRedaction(decision.redact, decision.redactFields) };
     case 'EFFECT_DENY': {
       if (decision.reasons.length > 0 && decision.reasons.every((r) => r.code === 'MISSING_SCOPE')) {
         const scopes = [...new Set(decision.reasons.flatMap((r) => r.missingScopes))].sort();

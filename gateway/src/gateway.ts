@@ -262,7 +262,8 @@ export class Gateway {
     const inner = upstreamName(served.config, name);
     const tools = await served.upstream.tools();
     if (!tools.ok) return { kind: 'upstream_unavailable', id, message: `Upstream "${served.config.id}" is unavailable: ${tools.error.message}` };
-    if (inner === undefined || !tools.value.some((t) => t.tool.name === inner)) {
+    const listed = inner === undefined ? undefined : tools.value.find((t) => t.tool.name === inner);
+    if (inner === undefined || listed === undefined) {
       // As the SDK's own servers answer: a tool error result, not a protocol error.
       log.info('unknown tool', { request_id: state.requestId, upstream: served.config.id, tool: name });
       const result: CallToolResult = { isError: true, content: [{ type: 'text', text: `Unknown tool: ${name}` }] };
@@ -270,7 +271,7 @@ export class Gateway {
       return undefined;
     }
     const tid = toolId(served.config, inner);
-    const r = await this.options.pdp.decide(state.chain, tid, 'call', { requestId: state.requestId, ...(state.traceparent ? { traceparent: state.traceparent } : {}) });
+    const r = await this.options.pdp.decide(state.chain, tid, 'call', { requestId: state.requestId, ...(state.traceparent ? { traceparent: state.traceparent } : {}) }, listed.sha256);
     if (!r.ok) {
       log.error('PDP unavailable', { request_id: state.requestId, tool: tid, code: r.error.code, details: r.error.details });
       return { kind: 'pdp_unavailable', id, message: 'The policy decision point is unavailable; the call was not made' };
@@ -284,6 +285,7 @@ export class Gateway {
       effect: decision.effect,
       outcome: outcome.kind,
       policy_version: decision.policyVersion,
+      definition_sha256: listed.sha256,
       reasons: decision.reasons.map((x) => x.code),
       redact: [...decision.redact],
     });

@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 import type { PdpConfig } from './config.js';
+import type { PointerPattern } from './redaction.js';
 
 export type Effect = 'EFFECT_UNSPECIFIED' | 'EFFECT_ALLOW' | 'EFFECT_DENY' | 'EFFECT_REQUIRE_APPROVAL' | 'EFFECT_STEP_UP';
 export type AuthStrength =
@@ -40,10 +41,20 @@ export interface Reason {
   readonly ruleId: string;
 }
 
+/**
+ * Where each data class sits in a tool's result: class → JSON Pointer
+ * patterns into structuredContent (DESIGN §3 `fields:`). The proto does not
+ * carry them yet, so the PDP client always gives an empty map, and every
+ * class to redact withholds the result (redaction.ts).
+ */
+export type RedactFields = ReadonlyMap<string, readonly PointerPattern[]>;
+
 export interface Decision {
   readonly effect: Effect;
   readonly reasons: readonly Reason[];
   readonly redact: readonly string[];
+  /** Field paths of the classes in `redact`, where known (empty until the proto has them). */
+  readonly redactFields: RedactFields;
   readonly stepUp: AuthStrength;
   readonly policyVersion: string;
   readonly decisionId: string;
@@ -54,6 +65,8 @@ export interface VisibleTool {
   readonly requiresApproval: boolean;
   readonly stepUp: AuthStrength;
   readonly redact: readonly string[];
+  /** As Decision.redactFields. */
+  readonly redactFields: RedactFields;
 }
 
 export interface FilterResult {
@@ -136,13 +149,17 @@ export class PdpClient {
     this.client.close();
   }
 
-  /** Authorizer.Check for one tool id, action call or see. */
-  async decide(chain: Chain, toolId: string, action: 'call' | 'see', ctx: CallContext): Promise<PdpResult<Decision>> {
+  /**
+   * Authorizer.Check for one tool id, action call or see. `definitionSha256`
+   * is the pin of the upstream's definition of the tool (pinning.ts); it is
+   * not sent until CheckRequest has its field (then: `definition_sha256`).
+   */
+  async decide(chain: Chain, toolId: string, action: 'call' | 'see', ctx: CallContext, definitionSha256?: string): Promise<PdpResult<Decision>> {
+    void definitionSha256; // Waits for CheckRequest.definition_sha256.
     const request = {
       chain: chainMessage(chain),
       tool_id: toolId,
       action: action === 'call' ? 'ACTION_CALL' : 'ACTION_SEE',
-      // definition_sha256: waits for the proto field (pinning.ts).
     };
     const r = await this.unary(this.check, request, ctx);
     if (!r.ok) return r;
@@ -159,6 +176,7 @@ export class PdpClient {
       requiresApproval: field(t, 'requires_approval') === true,
       stepUp: str(field(t, 'step_up')) as AuthStrength,
       redact: list(field(t, 'redact')).map(str),
+      redactFields: NO_FIELDS,
     }));
     return { ok: true, value: { tools, policyVersion: str(field(r.value, 'policy_version')) } };
   }
@@ -201,6 +219,8 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
+const NO_FIELDS: RedactFields = new Map();
+
 function toDecision(d: unknown): Decision {
   return {
     effect: (str(field(d, 'effect')) || 'EFFECT_UNSPECIFIED') as Effect,
@@ -212,6 +232,7 @@ function toDecision(d: unknown): Decision {
       ruleId: str(field(r, 'rule_id')),
     })),
     redact: list(field(d, 'redact')).map(str),
+    redactFields: NO_FIELDS,
     stepUp: (str(field(d, 'step_up')) || 'AUTH_STRENGTH_UNSPECIFIED') as AuthStrength,
     policyVersion: str(field(d, 'policy_version')),
     decisionId: str(field(d, 'decision_id')),

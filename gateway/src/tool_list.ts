@@ -53,7 +53,7 @@ export function needsSentences(v: VisibleTool): string[] {
   if (v.requiresApproval) out.push('Calls need a human approver first.');
   if (v.stepUp !== 'AUTH_STRENGTH_UNSPECIFIED') out.push(`Calls need ${strengthWords(v.stepUp)} authentication first.`);
   if (v.redact.length > 0) {
-    const plan = planRedaction(v.redact);
+    const plan = planRedaction(v.redact, v.redactFields);
     out.push(
       plan.kind === 'withhold'
         ? `Results carrying ${v.redact.join(', ')} data are withheld from you.`
@@ -74,7 +74,7 @@ export function visibleTools(server: ServedServer, upstream: readonly UpstreamTo
     const needs = needsSentences(v);
     const shown: Tool = { ...tool, name: `${server.toolPrefix}${tool.name}` };
     if (needs.length > 0) shown.description = [tool.description ?? '', `[Gateway: ${needs.join(' ')}]`].filter((s) => s !== '').join('\n\n');
-    const plan = planRedaction(v.redact);
+    const plan = planRedaction(v.redact, v.redactFields);
     if (plan.kind === 'paths' && tool.outputSchema) {
       shown.outputSchema = rewriteSchema(tool.outputSchema, plan.patterns) as Tool['outputSchema'];
     }

@@ -5,13 +5,14 @@ import { enforce } from '../src/call_enforcement.js';
 import { loadConfigFile, parseConfig } from '../src/config.js';
 import { GATEWAY_DIR } from './harness.js';
 import type { Decision, Reason } from '../src/pdp_client.js';
+import { compilePattern, isPatternError } from '../src/redaction.js';
 import { upstreamName, visibleTools } from '../src/tool_list.js';
 
 function reason(code: string, extra: Partial<Reason> = {}): Reason {
   return { link: 'LINK_USER', code, message: `${code} happened`, missingScopes: [], ruleId: '', ...extra };
 }
 function decision(effect: Decision['effect'], reasons: Reason[] = [], more: Partial<Decision> = {}): Decision {
-  return { effect, reasons, redact: [], stepUp: 'AUTH_STRENGTH_UNSPECIFIED', policyVersion: 'v1', decisionId: 'd-1', ...more };
+  return { effect, reasons, redact: [], redactFields: new Map(), stepUp: 'AUTH_STRENGTH_UNSPECIFIED', policyVersion: 'v1', decisionId: 'd-1', ...more };
 }
 
 test('enforce: each effect to its outcome', () => {
@@ -36,9 +37,9 @@ test('tool list: visible only, prefixed, sorted, annotated', () => {
   const tools = visibleTools(server, upstream, {
     policyVersion: 'v',
     tools: [
-      { toolId: 'crm.zeta', requiresApproval: true, stepUp: 'AUTH_STRENGTH_MFA', redact: [] },
-      { toolId: 'crm.alpha', requiresApproval: false, stepUp: 'AUTH_STRENGTH_UNSPECIFIED', redact: [] },
-      { toolId: 'crm.bad name', requiresApproval: false, stepUp: 'AUTH_STRENGTH_UNSPECIFIED', redact: [] },
+      { toolId: 'crm.zeta', requiresApproval: true, stepUp: 'AUTH_STRENGTH_MFA', redact: [], redactFields: new Map() },
+      { toolId: 'crm.alpha', requiresApproval: false, stepUp: 'AUTH_STRENGTH_UNSPECIFIED', redact: [], redactFields: new Map() },
+      { toolId: 'crm.bad name', requiresApproval: false, stepUp: 'AUTH_STRENGTH_UNSPECIFIED', redact: [], redactFields: new Map() },
     ],
   });
   assert.deepEqual(tools.map((t) => t.name), ['crm_alpha', 'crm_zeta']);
@@ -65,4 +66,23 @@ test('config: the shipped example loads', () => {
   const r = loadConfigFile(`${GATEWAY_DIR}/gateway.example.yaml`);
   assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.issues));
   if (r.ok) assert.deepEqual(r.config.upstreams.map((u) => `${u.id}:${u.kind}:${u.path}`), ['crm:http:/mcp/crm', 'memory:stdio:/mcp/memory']);
+});
+
+test('with field paths (as the PDP will send them): redact by path, list a rewritten schema', () => {
+  const salary = compilePattern('/employees/*/salary');
+  assert.ok(!isPatternError(salary));
+  if (isPatternError(salary)) return;
+  const fields = new Map([['salary', [salary]]]);
+  const outcome = enforce(decision('EFFECT_ALLOW', [], { redact: ['salary'], redactFields: fields }), 'hr.report');
+  assert.equal(outcome.kind === 'forward' && outcome.plan.kind, 'paths');
+  const outputSchema = {
+    type: 'object' as const,
+    properties: { employees: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, salary: { type: 'number' } }, required: ['name', 'salary'] } } },
+  };
+  const [tool] = visibleTools({ id: 'hr', toolPrefix: '' }, [{ tool: { name: 'report', inputSchema: { type: 'object' }, outputSchema }, sha256: 'x' }], {
+    policyVersion: 'v',
+    tools: [{ toolId: 'hr.report', requiresApproval: false, stepUp: 'AUTH_STRENGTH_UNSPECIFIED', redact: ['salary'], redactFields: fields }],
+  });
+  assert.match(tool?.description ?? '', /salary data is removed from results/);
+  assert.deepEqual((tool?.outputSchema?.properties as Record<string, unknown> | undefined)?.['employees'], { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } });
 });
