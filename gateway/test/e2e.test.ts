@@ -458,6 +458,24 @@ describe('tools/call', () => {
   });
 });
 
+describe('resources and prompts', () => {
+  test('pass through unchanged (v2 client, 2026 era, and v1)', async () => {
+    const t = await token(EVERYTHING, 'bob');
+    const c2 = await v2(EVERYTHING, t);
+    const resources = (await c2.listResources()).resources;
+    assert.ok(resources.length > 0);
+    const first = resources[0]!;
+    const read = await c2.readResource({ uri: first.uri });
+    assert.equal(read.contents[0]?.uri, first.uri);
+    const prompts = (await c2.listPrompts()).prompts.map((p) => p.name);
+    assert.ok(prompts.includes('simple-prompt'), prompts.join(', '));
+    await c2.close();
+    const c1 = await v1(EVERYTHING, t);
+    assert.ok((await c1.getPrompt({ name: 'simple-prompt' })).messages.length > 0);
+    await c1.close();
+  });
+});
+
 describe('bad input', () => {
   let auth = '';
   before(async () => {
