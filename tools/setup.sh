@@ -23,3 +23,4 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"
+(cd "$(dirname "$0")/../gateway" && npm ci --no-audit --no-fund)  # The MCP gateway's packages, from its lockfile.
