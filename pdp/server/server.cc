@@ -196,15 +196,17 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
       TokenTrust::Start(config.tokens);
   if (!tokens.ok()) return tokens.status();
   server->tokens_ = *std::move(tokens);
+  Engine::Options engine;
+  engine.tokens = server->tokens_.get();
+  engine.users = server->user_source_.get();
+  server->engine_ = std::make_unique<Engine>(server->policy_, engine);
   server->authorizer_ = std::make_unique<AuthorizerService>(
-      server->policy_, *server->auth_, config.limits, server->log_.get(),
-      server->user_source_.get(), *server->tokens_);
+      *server->engine_, *server->auth_, config.limits, server->log_.get());
   if (server->store_ != nullptr) {
     server->admin_ = std::make_unique<PolicyAdminService>(
-        *server->bundles_, *server->store_, server->policy_, *server->auth_,
-        *server->tokens_,
-        [self = server.get()] { return self->dropped_decisions(); },
-        server->user_source_.get());
+        *server->bundles_, *server->store_, server->policy_, *server->engine_,
+        *server->auth_,
+        [self = server.get()] { return self->dropped_decisions(); });
     server->directory_service_ = std::make_unique<DirectoryService>(
         *server->directory_, *server->auth_, config.limits);
   }
