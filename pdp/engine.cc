@@ -29,7 +29,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Engine::Active(
   return snapshot;
 }
 
-absl::StatusOr<Chain> Engine::Complete(const Snapshot& snapshot,
+absl::StatusOr<Chain> Engine::CompleteOn(const Snapshot& snapshot,
                                        const ChainTokens& tokens,
                                        Chain chain) const {
   if (tokens.empty() || options_.tokens == nullptr) return chain;
@@ -44,7 +44,7 @@ absl::StatusOr<Engine::Checked> Engine::Check(Request request,
   absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot = Active(deadline);
   if (!snapshot.ok()) return snapshot.status();
   absl::StatusOr<Chain> chain =
-      Complete(**snapshot, tokens, std::move(request.chain));
+      CompleteOn(**snapshot, tokens, std::move(request.chain));
   if (!chain.ok()) return chain.status();
   request.chain = *std::move(chain);
   absl::StatusOr<Decision> decision =
@@ -63,7 +63,7 @@ absl::StatusOr<Engine::BatchChecked> Engine::BatchCheck(
   if (!tokens.empty()) {
     for (size_t i = 0; i < requests.size() && i < tokens.size(); ++i) {
       absl::StatusOr<Chain> chain =
-          Complete(**snapshot, tokens[i], std::move(requests[i].chain));
+          CompleteOn(**snapshot, tokens[i], std::move(requests[i].chain));
       if (!chain.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("checks[", i, "]: ", chain.status().message()));
@@ -89,13 +89,23 @@ absl::StatusOr<Engine::Filtered> Engine::FilterTools(
   absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot = Active(deadline);
   if (!snapshot.ok()) return snapshot.status();
   absl::StatusOr<Chain> completed =
-      Complete(**snapshot, tokens, std::move(chain));
+      CompleteOn(**snapshot, tokens, std::move(chain));
   if (!completed.ok()) return completed.status();
   absl::StatusOr<std::vector<VisibleTool>> visible =
       pdp::FilterTools(**snapshot, *completed, selection, options_.users);
   if (!visible.ok()) return visible.status();
   return Filtered{*std::move(snapshot), *std::move(completed),
                   *std::move(visible)};
+}
+
+absl::StatusOr<Engine::Completed> Engine::Complete(
+    Chain chain, const ChainTokens& tokens) const {
+  absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot = Active();
+  if (!snapshot.ok()) return snapshot.status();
+  absl::StatusOr<Chain> completed =
+      CompleteOn(**snapshot, tokens, std::move(chain));
+  if (!completed.ok()) return completed.status();
+  return Completed{*std::move(snapshot), *std::move(completed)};
 }
 
 absl::StatusOr<Engine::Explained> Engine::Explain(

@@ -90,6 +90,14 @@ class Engine {
       Chain chain, const ChainTokens& tokens, const ToolSelection& selection,
       absl::Time deadline = absl::InfiniteFuture()) const;
 
+  struct Completed {
+    std::shared_ptr<const Snapshot> snapshot;  // Non-null.
+    Chain chain;  // Completed from its tokens; nothing decided.
+  };
+  // For tools that show a chain rather than decide (pdpctl).
+  absl::StatusOr<Completed> Complete(Chain chain,
+                                     const ChainTokens& tokens) const;
+
   struct Explained {
     std::shared_ptr<const Snapshot> snapshot;  // Non-null.
     Request request;  // Completed from its tokens.
@@ -102,7 +110,7 @@ class Engine {
 
  private:
   // `chain` completed from `tokens` (unchanged when they are empty).
-  absl::StatusOr<Chain> Complete(const Snapshot& snapshot,
+  absl::StatusOr<Chain> CompleteOn(const Snapshot& snapshot,
                                  const ChainTokens& tokens, Chain chain) const;
 
   const ActivePolicy& policy_;

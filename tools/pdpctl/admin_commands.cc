@@ -29,6 +29,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
+#include "pdp/api/translate.h"
 #include "pdp/compiler.h"
 #include "pdp/signing.h"
 #include "pdp/snapshot.h"
@@ -977,46 +978,6 @@ std::vector<FlagSpec> WithJson(std::vector<FlagSpec> flags,
   return flags;
 }
 
-// ------------------------------------------------------ check --explain
-
-v1::CheckRequest CheckRequestOf(const pdp::Request& request) {
-  v1::CheckRequest out;
-  v1::IdentityChain* chain = out.mutable_chain();
-  chain->set_user_id(request.chain.user_id);
-  for (const std::string& role : request.chain.asserted_roles) {
-    chain->add_asserted_roles(role);
-  }
-  for (const std::string& amr : request.chain.amr) chain->add_amr(amr);
-  chain->set_client_id(request.chain.client_id);
-  for (const std::string& scope : request.chain.scopes) {
-    chain->add_scopes(scope);
-  }
-  chain->set_agent_id(request.chain.agent_id);
-  chain->set_service_id(request.chain.service_id);
-  chain->set_autonomous(request.chain.autonomous);
-  out.set_tool_id(request.tool_id);
-  out.set_action(request.action == pdp::Action::kSee ? v1::ACTION_SEE
-                                                     : v1::ACTION_CALL);
-  return out;
-}
-
-pdp::Decision DecisionOf(const v1::Decision& decision) {
-  pdp::Decision out;
-  out.effect = decision.effect();
-  for (const v1::Reason& reason : decision.reasons()) {
-    pdp::Reason r;
-    r.link = reason.link();
-    r.code = reason.code();
-    r.message = reason.message();
-    r.missing_scopes.assign(reason.missing_scopes().begin(),
-                            reason.missing_scopes().end());
-    r.rule_id = reason.rule_id();
-    out.reasons.push_back(std::move(r));
-  }
-  out.step_up = decision.step_up();
-  return out;
-}
-
 }  // namespace
 
 std::vector<FlagSpec> RemoteExplainFlags() {
@@ -1045,7 +1006,7 @@ int RunRemoteExplain(const Args& args, const pdp::Request& request,
   grpc::ClientContext context;
   connection.SetDeadline(&context);
   v1::ExplainRequest explain;
-  *explain.mutable_check() = CheckRequestOf(request);
+  *explain.mutable_check() = pdp::api::ToProto(request);
   explain.set_source_dir(args.Get("policy"));
   v1::ExplainResponse response;
   grpc::Status status = stub->Explain(&context, explain, &response);
@@ -1055,15 +1016,11 @@ int RunRemoteExplain(const Args& args, const pdp::Request& request,
     return kExitUsage;
   }
   if (!status.ok()) return RpcFailed("check", server, status, err);
-  std::vector<pdp::ExplainLine> lines;
-  for (const v1::ExplainLine& line : response.lines()) {
-    lines.push_back({line.link(), line.depth(), line.text()});
-  }
-  out << DecisionText(request, DecisionOf(response.decision()),
+  out << DecisionText(request, pdp::api::FromProto(response.decision()),
                       {response.decision().redact().begin(),
                        response.decision().redact().end()},
                       response.policy_version())
-      << RenderExplanation(lines);
+      << RenderExplanation(pdp::api::FromProto(response));
   return kExitOk;
 }
 

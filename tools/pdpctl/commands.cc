@@ -9,13 +9,16 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/memory/memory.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "pdp/active_policy.h"
 #include "pdp/client_request.h"
 #include "pdp/compiler.h"
+#include "pdp/engine.h"
 #include "pdp/evaluator.h"
 #include "pdp/names.h"
 #include "pdp/request.h"
@@ -81,6 +84,44 @@ int NoDecision(absl::string_view command, const std::string& dir,
   }
   return kExitUsage;
 }
+
+// pdp::Engine over one compiled policy, and the tokens the flags name: what
+// check and filter decide on, as a server would.
+class OfflineEngine {
+ public:
+  // Prints the problem with the token flags and returns InvalidArgument.
+  static absl::StatusOr<std::unique_ptr<OfflineEngine>> Make(
+      absl::string_view command, std::shared_ptr<const pdp::Snapshot> snapshot,
+      const Args& args, std::ostream& err) {
+    auto offline = absl::WrapUnique(new OfflineEngine());
+    offline->policy_.Activate(std::move(snapshot));
+    pdp::Engine::Options options;
+    if (HasTokenFlags(args)) {
+      absl::StatusOr<TokenArgs> tokens = TokensFromArgs(args);
+      if (!tokens.ok()) {
+        err << "pdpctl " << command << ": " << tokens.status().message()
+            << "\n";
+        return tokens.status();
+      }
+      offline->tokens_ = std::move(tokens->tokens);
+      offline->token_source_ = std::move(tokens->source);
+      options.tokens = offline->token_source_.get();
+    }
+    offline->engine_ = std::make_unique<pdp::Engine>(offline->policy_, options);
+    return offline;
+  }
+
+  const pdp::Engine& engine() const { return *engine_; }
+  const pdp::ChainTokens& tokens() const { return tokens_; }
+
+ private:
+  OfflineEngine() = default;
+
+  pdp::ActivePolicy policy_;
+  std::unique_ptr<pdp::TokenSource> token_source_;
+  std::unique_ptr<pdp::Engine> engine_;
+  pdp::ChainTokens tokens_;
+};
 
 // The flags that name an identity chain, shared by check and filter.
 std::vector<FlagSpec> ChainFlags() {
@@ -212,24 +253,33 @@ int RunCheck(const Args& args, std::ostream& out, std::ostream& err) {
   if (!snapshot.ok()) {
     return NoDecision("check", args.Get("policy"), snapshot.status(), err);
   }
-  if (HasTokenFlags(args)) {
-    absl::StatusOr<pdp::Chain> chain = ChainWithTokens(
-        "check", args, **snapshot, std::move(request.chain), err);
-    if (!chain.ok()) return kExitUsage;
-    request.chain = *std::move(chain);
+  absl::StatusOr<std::unique_ptr<OfflineEngine>> offline =
+      OfflineEngine::Make("check", *snapshot, args, err);
+  if (!offline.ok()) return kExitUsage;
+  const pdp::Engine& engine = (*offline)->engine();
+  if (args.Has("explain")) {
+    absl::StatusOr<pdp::Engine::Explained> explained = engine.Explain(
+        std::move(request), (*offline)->tokens(), args.Get("policy"));
+    if (!explained.ok()) {
+      err << "pdpctl check: " << explained.status().message() << "\n";
+      return kExitUsage;
+    }
+    out << DecisionText(*explained->snapshot, explained->request,
+                        explained->decision)
+        << RenderExplanation(explained->lines);
+    return kExitOk;
   }
-  absl::StatusOr<pdp::Decision> decision = pdp::Check(**snapshot, request);
-  if (!decision.ok()) {
-    err << "pdpctl check: " << decision.status().message() << "\n";
+  absl::StatusOr<pdp::Engine::Checked> checked =
+      engine.Check(std::move(request), (*offline)->tokens());
+  if (!checked.ok()) {
+    err << "pdpctl check: " << checked.status().message() << "\n";
     return kExitUsage;
   }
   if (args.Has("json")) {
-    out << DecisionJson(**snapshot, *decision) << "\n";
+    out << DecisionJson(*checked->snapshot, checked->decision) << "\n";
   } else {
-    out << DecisionText(**snapshot, request, *decision);
-    if (args.Has("explain")) {
-      out << ExplainText(**snapshot, args.Get("policy"), request, *decision);
-    }
+    out << DecisionText(*checked->snapshot, checked->request,
+                        checked->decision);
   }
   return kExitOk;
 }
@@ -252,12 +302,9 @@ int RunFilter(const Args& args, std::ostream& out, std::ostream& err) {
     return NoDecision("filter", args.Get("policy"), loaded.status(), err);
   }
   const pdp::Snapshot& s = **loaded;
-  if (HasTokenFlags(args)) {
-    absl::StatusOr<pdp::Chain> resolved =
-        ChainWithTokens("filter", args, s, std::move(chain), err);
-    if (!resolved.ok()) return kExitUsage;
-    chain = *std::move(resolved);
-  }
+  absl::StatusOr<std::unique_ptr<OfflineEngine>> offline =
+      OfflineEngine::Make("filter", *loaded, args, err);
+  if (!offline.ok()) return kExitUsage;
 
   pdp::ToolSelection selection;
   FilterSelection shown;
@@ -295,13 +342,24 @@ int RunFilter(const Args& args, std::ostream& out, std::ostream& err) {
 
   std::vector<pdp::VisibleTool> visible;
   if (!selection.server_id.empty() || !selection.tool_ids.empty()) {
-    absl::StatusOr<std::vector<pdp::VisibleTool>> filtered =
-        pdp::FilterTools(s, chain, selection);
+    absl::StatusOr<pdp::Engine::Filtered> filtered =
+        (*offline)->engine().FilterTools(std::move(chain),
+                                         (*offline)->tokens(), selection);
     if (!filtered.ok()) {
       err << "pdpctl filter: " << filtered.status().message() << "\n";
       return kExitUsage;
     }
-    visible = *std::move(filtered);
+    chain = std::move(filtered->chain);
+    visible = std::move(filtered->tools);
+  } else {
+    // Nothing to select: the chain is still shown completed from its tokens.
+    absl::StatusOr<pdp::Engine::Completed> completed =
+        (*offline)->engine().Complete(std::move(chain), (*offline)->tokens());
+    if (!completed.ok()) {
+      err << "pdpctl filter: " << completed.status().message() << "\n";
+      return kExitUsage;
+    }
+    chain = std::move(completed->chain);
   }
   if (args.Has("json")) {
     out << VisibleToolsJson(s, visible) << "\n";
