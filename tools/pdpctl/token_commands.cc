@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/file/read_file.h"
 #include "nlohmann/json.hpp"
 #include "pdp/active_policy.h"
 #include "pdp/chain_tokens.h"
@@ -25,7 +26,7 @@ using Kind = FlagSpec::Kind;
 
 // The file's content, surrounding whitespace removed.
 absl::StatusOr<std::string> ReadTrimmed(const std::string& path) {
-  absl::StatusOr<std::string> content = ReadFile(path);
+  absl::StatusOr<std::string> content = common::ReadFile(path);
   if (!content.ok()) return content.status();
   return std::string(absl::StripAsciiWhitespace(*content));
 }
