@@ -32,6 +32,24 @@ std::vector<std::string> Args::GetList(absl::string_view name) const {
   return items;
 }
 
+FlagDialect StrictDialect() {
+  FlagDialect dialect;
+  dialect.positional = false;
+  dialect.double_dash_ends_flags = false;
+  dialect.repeats = FlagDialect::Repeats::kNone;
+  return dialect;
+}
+
+FlagDialect SequentialDialect() {
+  FlagDialect dialect;
+  dialect.positional = false;
+  dialect.double_dash_ends_flags = false;
+  dialect.values_may_start_with_dashes = true;
+  dialect.empty_values = true;
+  dialect.repeats = FlagDialect::Repeats::kAll;
+  return dialect;
+}
+
 std::string DefaultFlagMessage(const FlagProblem& problem) {
   using Kind = FlagProblem::Kind;
   const std::string& name = problem.name;

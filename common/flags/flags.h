@@ -79,6 +79,15 @@ struct FlagDialect {
   Repeats repeats = Repeats::kListsAndBools;
 };
 
+// Every argument is a --flag, each given at most once with a non-empty
+// value (pdp_bench).
+FlagDialect StrictDialect();
+
+// Every argument is a --flag and every occurrence counts, in order
+// (in_order()); a value may be empty or start with "--" (policygen, the
+// server).
+FlagDialect SequentialDialect();
+
 // Why a command line was refused.
 struct FlagProblem {
   enum class Kind {

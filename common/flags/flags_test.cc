@@ -23,10 +23,7 @@ std::string Kind(const FlagProblem& problem) {
 }
 
 TEST(FlagDialectTest, StrictDialectRefusesArgumentsAndRepeats) {
-  FlagDialect strict;
-  strict.positional = false;
-  strict.double_dash_ends_flags = false;
-  strict.repeats = FlagDialect::Repeats::kNone;
+  const FlagDialect strict = StrictDialect();
   auto problem = [&](std::vector<std::string> argv) {
     return std::string(ParseArgs(argv, kSpecs, strict, Kind).status().message());
   };
@@ -37,11 +34,8 @@ TEST(FlagDialectTest, StrictDialectRefusesArgumentsAndRepeats) {
 }
 
 TEST(FlagDialectTest, LenientDialectKeepsEveryValueInOrder) {
-  FlagDialect lenient;
-  lenient.values_may_start_with_dashes = true;
-  lenient.empty_values = true;
+  FlagDialect lenient = SequentialDialect();
   lenient.bool_values = true;
-  lenient.repeats = FlagDialect::Repeats::kAll;
   absl::StatusOr<Args> args = ParseArgs(
       {"--out", "--a", "--json=false", "--out="}, kSpecs, lenient);
   ASSERT_TRUE(args.ok()) << args.status();

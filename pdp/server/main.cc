@@ -61,16 +61,10 @@ std::vector<common::FlagSpec> FlagSpecs() {
   return specs;
 }
 
-// Every argument is a flag; a value may be empty or start with "--" (the
-// config decides); a flag given again overrides; --insecure=true|false.
+// SequentialDialect(), and --insecure=true|false (the config decides).
 common::FlagDialect Dialect() {
-  common::FlagDialect dialect;
-  dialect.positional = false;
-  dialect.double_dash_ends_flags = false;
-  dialect.values_may_start_with_dashes = true;
-  dialect.empty_values = true;
+  common::FlagDialect dialect = common::SequentialDialect();
   dialect.bool_values = true;
-  dialect.repeats = common::FlagDialect::Repeats::kAll;
   return dialect;
 }
 

@@ -33,16 +33,6 @@ std::vector<common::FlagSpec> FlagSpecs() {
   return specs;
 }
 
-// pdp_bench's dialect: every argument is a --flag, each given at most once
-// with a non-empty value.
-common::FlagDialect Dialect() {
-  common::FlagDialect dialect;
-  dialect.positional = false;
-  dialect.double_dash_ends_flags = false;
-  dialect.repeats = common::FlagDialect::Repeats::kNone;
-  return dialect;
-}
-
 std::string FlagMessage(const common::FlagProblem& problem) {
   using Kind = common::FlagProblem::Kind;
   const std::string& name = problem.name;
@@ -167,8 +157,8 @@ absl::StatusOr<BenchOptions> ParseOptions(
       return options;
     }
   }
-  absl::StatusOr<common::Args> parsed =
-      common::ParseArgs(args, FlagSpecs(), Dialect(), FlagMessage);
+  absl::StatusOr<common::Args> parsed = common::ParseArgs(
+      args, FlagSpecs(), common::StrictDialect(), FlagMessage);
   if (!parsed.ok()) return parsed.status();
   for (const auto& [name, value] : parsed->in_order()) {
     values.emplace(name, value);

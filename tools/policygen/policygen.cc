@@ -29,18 +29,6 @@ constexpr char kUsage[] =
     "                 [--users N] [--scopes N] [--data-classes N] "
     "[--deny-rules N] [--seed S]\n";
 
-// policygen's dialect: every argument is a flag with a value (which may
-// be empty or start with "--"); a flag given again replaces the value.
-common::FlagDialect Dialect() {
-  common::FlagDialect dialect;
-  dialect.positional = false;
-  dialect.double_dash_ends_flags = false;
-  dialect.values_may_start_with_dashes = true;
-  dialect.empty_values = true;
-  dialect.repeats = common::FlagDialect::Repeats::kAll;
-  return dialect;
-}
-
 std::string FlagMessage(const common::FlagProblem& problem) {
   using Kind = common::FlagProblem::Kind;
   switch (problem.kind) {
@@ -90,9 +78,9 @@ int main(int argc, char** argv) {
     specs.push_back({std::string(flag.name.substr(2)),
                      common::FlagSpec::Kind::kValue});
   }
-  absl::StatusOr<common::Args> args = common::ParseArgs(
-      std::vector<std::string>(argv + 1, argv + argc), specs, Dialect(),
-      FlagMessage);
+  absl::StatusOr<common::Args> args =
+      common::ParseArgs(std::vector<std::string>(argv + 1, argv + argc), specs,
+                        common::SequentialDialect(), FlagMessage);
   if (!args.ok()) return Usage(std::string(args.status().message()));
   for (const auto& [flag_name, value] : args->in_order()) {
     const std::string name = absl::StrCat("--", flag_name);
