@@ -1,6 +1,6 @@
-// A Check whose chain comes from a verified access token, in-process:
-// ApplyTokens (verification, or the verified-token cache) then Check, next
-// to the same Check with asserted ids.
+// A Check whose chain comes from a verified access token, in-process, as
+// the server decides it: Engine::Check (verification, or the verified-token
+// cache, then the evaluator), next to the same Check with asserted ids.
 //
 //   bazel run -c opt //pdp/benchmark:token_check_benchmark
 //
@@ -13,11 +13,14 @@
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
 #include "nlohmann/json.hpp"
+#include "pdp/active_policy.h"
 #include "pdp/chain_tokens.h"
 #include "pdp/compiler.h"
 #include "pdp/diagnostics.h"
+#include "pdp/engine.h"
 #include "pdp/evaluator.h"
 #include "pdp/policy_loader.h"
+#include "pdp/token_source.h"
 #include "pdp/token/testing/token_minter.h"
 
 namespace pdp {
@@ -58,8 +61,15 @@ struct Fixture {
     settings.issuers = {issuer};
     token::TokenVerifierOptions options;
     options.cache_entries = cache_entries;
-    verifier = std::make_unique<token::TokenVerifier>(options);
+    auto verifier = std::make_shared<token::TokenVerifier>(options);
     verifier->SetIssuers(settings.issuers);
+    trust = std::make_unique<FixedTokenSource>(TokenSource::Current{
+        std::make_shared<const token::TokenSettings>(settings),
+        std::move(verifier)});
+    policy.Activate(snapshot);
+    Engine::Options engine_options;
+    engine_options.tokens = trust.get();
+    engine = std::make_unique<Engine>(policy, engine_options);
     const int64_t now = absl::ToUnixSeconds(absl::Now());
     tokens.access_token = MintToken(
         key, {{"iss", kIssuer},
@@ -77,19 +87,19 @@ struct Fixture {
   TestSigningKey key;
   std::shared_ptr<const Snapshot> snapshot;
   token::TokenSettings settings;
-  std::unique_ptr<token::TokenVerifier> verifier;
+  std::unique_ptr<FixedTokenSource> trust;
+  ActivePolicy policy;
+  std::unique_ptr<Engine> engine;
   ChainTokens tokens;
 };
 
 void VerifiedCheck(benchmark::State& state, Fixture& f) {
-  Request request;
-  request.tool_id = "crm.search_contacts";
   for (auto _ : state) {
-    absl::StatusOr<Chain> chain = ApplyTokens(
-        *f.snapshot, *f.verifier, f.settings, f.tokens, {}, absl::Now());
-    request.chain = *std::move(chain);
-    absl::StatusOr<Decision> d = Check(*f.snapshot, request);
-    if (!d.ok() || d->effect != v1::EFFECT_ALLOW) {
+    Request request;
+    request.tool_id = "crm.search_contacts";
+    absl::StatusOr<Engine::Checked> d =
+        f.engine->Check(std::move(request), f.tokens);
+    if (!d.ok() || d->decision.effect != v1::EFFECT_ALLOW) {
       state.SkipWithError("the verified check was not ALLOW");
       break;
     }

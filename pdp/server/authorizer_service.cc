@@ -6,15 +6,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "pdp/api/translate.h"
 #include "pdp/client_request.h"
 #include "pdp/evaluator.h"
 #include "pdp/names.h"
 #include "pdp/server/serve_unary.h"
 #include "pdp/server/status.h"
-#include "pdp/server/translate.h"
 
 namespace pdp::server {
 namespace {
+
+using api::FromProto;
+using api::ToProto;
+using api::TokensFromProto;
 
 std::string RandomPrefix() {
   std::random_device random;
@@ -23,24 +27,13 @@ std::string RandomPrefix() {
   return hex;
 }
 
-grpc::Status NoPolicy(const ActivePolicy& policy) {
-  std::string reason = policy.UnavailableReason();
-  return grpc::Status(
-      grpc::StatusCode::UNAVAILABLE,
-      reason.empty() ? "no policy is active on this server; it decides "
-                       "nothing until one is"
-                     : absl::StrCat(reason,
-                                    "; this server decides nothing until a "
-                                    "push or an Activate repairs it"));
-}
-
-bool PastDeadline(const grpc::CallbackServerContext& context) {
-  return context.deadline() < std::chrono::system_clock::now();
-}
-
-grpc::Status DeadlineExceeded() {
-  return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                      "the deadline passed before the decision was made");
+// The call's deadline for the Engine; none is InfiniteFuture.
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
+  const std::chrono::system_clock::time_point deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
 }
 
 int64_t MicrosSince(absl::Time start) {
@@ -83,18 +76,14 @@ DecisionRecord CheckRecord(const Snapshot& snapshot, const Request& request,
 
 }  // namespace
 
-AuthorizerService::AuthorizerService(const ActivePolicy& policy,
+AuthorizerService::AuthorizerService(const Engine& engine,
                                      const CallerAuth& auth,
                                      const ServerConfig::Limits& limits,
-                                     DecisionLog* log,
-                                     const UserSource* directory,
-                                     const TokenTrust& tokens)
-    : policy_(policy),
+                                     DecisionLog* log)
+    : engine_(engine),
       auth_(auth),
       limits_(limits),
       log_(log),
-      directory_(directory),
-      tokens_(tokens),
       id_prefix_(RandomPrefix()) {}
 
 std::string AuthorizerService::NextDecisionId() {
@@ -103,13 +92,6 @@ std::string AuthorizerService::NextDecisionId() {
                 static_cast<unsigned long long>(
                     next_id_.fetch_add(1, std::memory_order_relaxed)));
   return absl::StrCat(id_prefix_, "-", hex);
-}
-
-absl::StatusOr<Chain> AuthorizerService::WithTokens(
-    const Snapshot& snapshot, const v1::IdentityChain& proto,
-    Chain chain) const {
-  return tokens_.Apply(snapshot, TokensFromProto(proto), std::move(chain),
-                       absl::Now());
 }
 
 grpc::ServerUnaryReactor* AuthorizerService::Check(
@@ -152,22 +134,16 @@ grpc::Status AuthorizerService::DoCheck(grpc::CallbackServerContext& context,
   absl::StatusOr<CallerAuth::Caller> caller =
       auth_.Authorize(context, Permission::kCheck);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  std::shared_ptr<const Snapshot> snapshot = policy_.Get();
-  if (snapshot == nullptr) return NoPolicy(policy_);
-  if (PastDeadline(context)) return DeadlineExceeded();
-
-  Request req = FromProto(request, caller->Has(Permission::kAssertRoles));
-  absl::StatusOr<Chain> chain =
-      WithTokens(*snapshot, request.chain(), std::move(req.chain));
-  if (!chain.ok()) return ToGrpcStatus(chain.status());
-  req.chain = *std::move(chain);
-  absl::StatusOr<Decision> decision = pdp::Check(*snapshot, req, directory_);
-  if (!decision.ok()) return ToGrpcStatus(decision.status());
+  absl::StatusOr<Engine::Checked> checked =
+      engine_.Check(FromProto(request, caller->Has(Permission::kAssertRoles)),
+                    TokensFromProto(request.chain()), DeadlineOf(context));
+  if (!checked.ok()) return ToGrpcStatus(checked.status());
   v1::Decision* out = response.mutable_decision();
-  ToProto(*snapshot, *decision, out);
+  ToProto(*checked->snapshot, checked->decision, out);
   out->set_decision_id(NextDecisionId());
   if (log_ != nullptr) {
-    DecisionRecord record = CheckRecord(*snapshot, req, *out, caller->identity, start);
+    DecisionRecord record = CheckRecord(*checked->snapshot, checked->request,
+                                        *out, caller->identity, start);
     record.latency_us = MicrosSince(start);
     log_->Append(std::move(record));
   }
@@ -188,42 +164,32 @@ grpc::Status AuthorizerService::DoBatchCheck(
                      " entries; at most ", limits_.max_batch_checks,
                      " (limits.max_batch_checks) are allowed in one call"));
   }
-  std::shared_ptr<const Snapshot> snapshot = policy_.Get();
-  if (snapshot == nullptr) return NoPolicy(policy_);
-
   const bool may_assert = caller->Has(Permission::kAssertRoles);
   std::vector<Request> requests;
+  std::vector<ChainTokens> tokens;
   requests.reserve(request.checks_size());
-  for (int i = 0; i < request.checks_size(); ++i) {
-    const v1::CheckRequest& check = request.checks(i);
-    Request req = FromProto(check, may_assert);
-    absl::StatusOr<Chain> chain =
-        WithTokens(*snapshot, check.chain(), std::move(req.chain));
-    if (!chain.ok()) {
-      return grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("checks[", i, "]: ", chain.status().message()));
-    }
-    req.chain = *std::move(chain);
-    requests.push_back(std::move(req));
+  tokens.reserve(request.checks_size());
+  for (const v1::CheckRequest& check : request.checks()) {
+    requests.push_back(FromProto(check, may_assert));
+    tokens.push_back(TokensFromProto(check.chain()));
   }
-  for (size_t i = 0; i < requests.size(); ++i) {
-    if (i % 64 == 0 && PastDeadline(context)) return DeadlineExceeded();
-    absl::StatusOr<Decision> decision = pdp::Check(*snapshot, requests[i], directory_);
-    if (!decision.ok()) {
-      return grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("checks[", i, "]: ", decision.status().message()));
-    }
+  absl::StatusOr<Engine::BatchChecked> checked = engine_.BatchCheck(
+      std::move(requests), tokens, DeadlineOf(context));
+  if (!checked.ok()) return ToGrpcStatus(checked.status());
+  const Snapshot& snapshot = *checked->snapshot;
+  response.mutable_decisions()->Reserve(
+      static_cast<int>(checked->decisions.size()));
+  for (const Decision& decision : checked->decisions) {
     v1::Decision* out = response.add_decisions();
-    ToProto(*snapshot, *decision, out);
+    ToProto(snapshot, decision, out);
     out->set_decision_id(NextDecisionId());
   }
   if (log_ != nullptr) {
     const int64_t latency = MicrosSince(start);
     for (int i = 0; i < response.decisions_size(); ++i) {
-      DecisionRecord record = CheckRecord(*snapshot, requests[i], response.decisions(i),
-                                          caller->identity, start);
+      DecisionRecord record =
+          CheckRecord(snapshot, checked->requests[i], response.decisions(i),
+                      caller->identity, start);
       record.latency_us = latency;
       log_->Append(std::move(record));
     }
@@ -245,28 +211,23 @@ grpc::Status AuthorizerService::DoFilterTools(
                      " entries; at most ", limits_.max_filter_tools,
                      " (limits.max_filter_tools) are allowed in one call"));
   }
-  std::shared_ptr<const Snapshot> snapshot = policy_.Get();
-  if (snapshot == nullptr) return NoPolicy(policy_);
-  if (PastDeadline(context)) return DeadlineExceeded();
-
-  absl::StatusOr<Chain> resolved = WithTokens(
-      *snapshot, request.chain(),
-      FromProto(request.chain(), caller->Has(Permission::kAssertRoles)));
-  if (!resolved.ok()) return ToGrpcStatus(resolved.status());
-  const Chain& chain = *resolved;
-  absl::StatusOr<std::vector<VisibleTool>> visible =
-      pdp::FilterTools(*snapshot, chain, FromProto(request), directory_);
-  if (!visible.ok()) return ToGrpcStatus(visible.status());
-  ToProto(*snapshot, *visible, &response);
+  absl::StatusOr<Engine::Filtered> filtered = engine_.FilterTools(
+      FromProto(request.chain(), caller->Has(Permission::kAssertRoles)),
+      TokensFromProto(request.chain()), FromProto(request),
+      DeadlineOf(context));
+  if (!filtered.ok()) return ToGrpcStatus(filtered.status());
+  const Snapshot& snapshot = *filtered->snapshot;
+  ToProto(snapshot, filtered->tools, &response);
   if (log_ != nullptr) {
-    DecisionRecord record = RecordOf(*snapshot, chain, caller->identity, start);
+    DecisionRecord record =
+        RecordOf(snapshot, filtered->chain, caller->identity, start);
     record.decision_id = NextDecisionId();
     record.server = request.server_id();
     record.action = "filter";
     for (const v1::VisibleTool& tool : response.tools()) {
       record.visible_tools.push_back(tool.tool_id());
     }
-    record.policy_version = snapshot->version();
+    record.policy_version = snapshot.version();
     record.latency_us = MicrosSince(start);
     log_->Append(std::move(record));
   }
@@ -284,10 +245,10 @@ grpc::Status AuthorizerService::DoCheckClientRequest(
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "client_id is empty");
   }
-  std::shared_ptr<const Snapshot> snapshot = policy_.Get();
-  if (snapshot == nullptr) return NoPolicy(policy_);
-  if (PastDeadline(context)) return DeadlineExceeded();
-  ToProto(*snapshot, pdp::CheckClientRequest(*snapshot, FromProto(request)),
+  absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot =
+      engine_.Active(DeadlineOf(context));
+  if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
+  ToProto(**snapshot, pdp::CheckClientRequest(**snapshot, FromProto(request)),
           &response);
   return grpc::Status::OK;
 }

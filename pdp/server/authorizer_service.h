@@ -5,32 +5,24 @@
 #include <cstdint>
 #include <string>
 
-#include "absl/status/statusor.h"
-#include "pdp/active_policy.h"
-#include "pdp/request.h"
-#include "pdp/snapshot.h"
+#include "pdp/engine.h"
 #include "pdp/server/caller_auth.h"
 #include "pdp/server/config.h"
 #include "pdp/server/decision_log.h"
-#include "pdp/server/token_trust.h"
-#include "pdp/user_source.h"
 #include "pdp/v1/authorizer.grpc.pb.h"
 
 namespace pdp::server {
 
-// pdp.v1.Authorizer on the engine: authorizes the caller, takes the active
-// snapshot, decides, answers, and hands one record per decision to the
-// decision log. Every RPC completes inline on the gRPC thread that received
+// pdp.v1.Authorizer on the Engine: authorizes the caller, translates the
+// request in (pdp/api), has the Engine decide, translates the decision out,
+// and hands one record per decision to the decision log. Every RPC completes inline on the gRPC thread that received
 // it: evaluation is a few microseconds and never blocks.
 // Thread-safe. The referenced objects must outlive the service.
 class AuthorizerService final : public v1::Authorizer::CallbackService {
  public:
-  // `log` may be null (no decision log); `directory` may be null (users
-  // come from the policy alone). Chains carrying tokens are verified with
-  // `tokens`.
-  AuthorizerService(const ActivePolicy& policy, const CallerAuth& auth,
-                    const ServerConfig::Limits& limits, DecisionLog* log,
-                    const UserSource* directory, const TokenTrust& tokens);
+  // `log` may be null (no decision log).
+  AuthorizerService(const Engine& engine, const CallerAuth& auth,
+                    const ServerConfig::Limits& limits, DecisionLog* log);
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
                                   const v1::CheckRequest* request,
@@ -65,21 +57,13 @@ class AuthorizerService final : public v1::Authorizer::CallbackService {
       const v1::CheckClientRequestRequest& request,
       v1::CheckClientRequestResponse& response);
 
-  // `chain`, the asserted ids of `proto`, completed from the tokens `proto`
-  // carries, if any. Returns InvalidArgument for a link given both ways.
-  absl::StatusOr<Chain> WithTokens(const Snapshot& snapshot,
-                                   const v1::IdentityChain& proto,
-                                   Chain chain) const;
-
   // A new, unique decision id.
   std::string NextDecisionId();
 
-  const ActivePolicy& policy_;
+  const Engine& engine_;
   const CallerAuth& auth_;
   const ServerConfig::Limits limits_;
   DecisionLog* const log_;
-  const UserSource* const directory_;
-  const TokenTrust& tokens_;
   const std::string id_prefix_;  // Random per process.
   std::atomic<uint64_t> next_id_{0};
 };

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -13,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/file/read_file.h"
 #include "pdp/server/ip_allowlist.h"
 #include "yaml-cpp/yaml.h"
 
@@ -344,14 +344,12 @@ absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view file,
 }
 
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  absl::StatusOr<std::string> content = common::ReadFile(path);
+  if (!content.ok()) {
     return absl::NotFoundError(
         absl::StrCat("cannot read config file \"", path, "\""));
   }
-  std::stringstream content;
-  content << in.rdbuf();
-  return ParseServerConfig(path, content.str());
+  return ParseServerConfig(path, *content);
 }
 
 absl::Status ApplyFlag(absl::string_view name, absl::string_view value,

@@ -10,7 +10,7 @@
 #include "pdp/server/request_decoder.h"
 #include "pdp/server/serve_unary.h"
 #include "pdp/server/status.h"
-#include "pdp/server/translate.h"
+#include "pdp/server/bounds.h"
 #include "pdp/v1/admin.grpc.pb.h"
 #include "pdp/v1/authorizer.grpc.pb.h"
 #include "pdp/v1/directory.grpc.pb.h"

@@ -17,7 +17,7 @@ namespace pdp::server {
 // decode a request before any code of ours runs and answer one they cannot
 // decode with an empty UNIMPLEMENTED (and libprotobuf logs a line per
 // request with invalid UTF-8). Here every RPC takes the raw body instead:
-// DecodeRequest() (request_decoder.h), then CheckBounds() (translate.h),
+// DecodeRequest() (request_decoder.h), then CheckBounds() (bounds.h),
 // then the typed service's method with the decoded request. An undecodable
 // body is INVALID_ARGUMENT naming the type and the field, and is counted:
 // the count is PolicyAdmin.GetStatus's undecodable_requests, and the first

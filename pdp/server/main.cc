@@ -19,12 +19,14 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/flags/flags.h"
 #include "pdp/server/config.h"
 #include "pdp/server/server.h"
 
@@ -42,6 +44,43 @@ constexpr char kUsage[] =
     "see docs/operations.md. SIGTERM reports NOT_SERVING while still\n"
     "answering for N s (default 5; a second SIGTERM ends it early), then\n"
     "drains calls in flight and exits 0.\n";
+
+// Every flag: --config, --port-file, --help and the config's (ApplyFlag).
+std::vector<common::FlagSpec> FlagSpecs() {
+  using Kind = common::FlagSpec::Kind;
+  std::vector<common::FlagSpec> specs = {
+      {"help", Kind::kBool, "", "", 'h'},
+      {"insecure", Kind::kBool},
+  };
+  for (const char* name :
+       {"config", "port-file", "listen", "policy", "store", "tls-cert",
+        "tls-key", "tls-client-ca", "token-settings", "decision-log",
+        "ip-allowlist", "lame-duck-seconds"}) {
+    specs.push_back({name, Kind::kValue});
+  }
+  return specs;
+}
+
+// SequentialDialect(), and --insecure=true|false (the config decides).
+common::FlagDialect Dialect() {
+  common::FlagDialect dialect = common::SequentialDialect();
+  dialect.bool_values = true;
+  return dialect;
+}
+
+std::string FlagMessage(const common::FlagProblem& problem) {
+  using Kind = common::FlagProblem::Kind;
+  switch (problem.kind) {
+    case Kind::kNeedsValue:
+      return absl::StrCat("--", problem.name, " needs a value");
+    case Kind::kUnknownShortFlag:
+    case Kind::kUnexpectedArgument:
+      return absl::StrCat("unexpected argument \"", problem.name, "\"\n",
+                          kUsage);
+    default:
+      return absl::StrCat("unknown flag --", problem.name, "\n", kUsage);
+  }
+}
 
 int Fail(const std::string& message) {
   std::cerr << "pdp-server: " << message << "\n";
@@ -72,24 +111,16 @@ int main(int argc, char** argv) {
     if (chdir(dir) != 0) return Fail(absl::StrCat("cannot chdir to ", dir));
   }
 
+  absl::StatusOr<common::Args> args = common::ParseArgs(
+      std::vector<std::string>(argv + 1, argv + argc), FlagSpecs(), Dialect(),
+      FlagMessage);
+  if (!args.ok()) return Fail(std::string(args.status().message()));
   std::string config_path, port_file;
   std::vector<std::pair<std::string, std::string>> overrides;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
+  for (const auto& [name, value] : args->in_order()) {
+    if (name == "help") {
       std::cout << kUsage;
       return 0;
-    }
-    if (!absl::StartsWith(arg, "--")) {
-      return Fail(absl::StrCat("unexpected argument \"", arg, "\"\n", kUsage));
-    }
-    std::string name = arg.substr(2), value;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    } else if (name != "insecure") {
-      if (i + 1 >= argc) return Fail(absl::StrCat("--", name, " needs a value"));
-      value = argv[++i];
     }
     if (name == "config") {
       config_path = value;

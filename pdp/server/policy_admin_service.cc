@@ -3,12 +3,9 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "pdp/evaluator.h"
-#include "pdp/explain.h"
+#include "pdp/api/translate.h"
 #include "pdp/server/serve_unary.h"
 #include "pdp/server/status.h"
-#include "pdp/server/translate.h"
 
 namespace pdp::server {
 grpc::ServerUnaryReactor* PolicyAdminService::PushBundle(
@@ -105,32 +102,16 @@ grpc::ServerUnaryReactor* PolicyAdminService::Explain(
   return ServeUnary(
       context, auth_, Permission::kExplain,
       [&](const CallerAuth::Caller& caller) -> absl::Status {
-        std::shared_ptr<const Snapshot> snapshot = policy_.Get();
-        if (snapshot == nullptr) {
-          const std::string reason = policy_.UnavailableReason();
-          return absl::UnavailableError(
-              reason.empty()
-                  ? "no policy is active on this server; it decides nothing "
-                    "until one is"
-                  : absl::StrCat(reason,
-                                 "; this server decides nothing until a push "
-                                 "or an Activate repairs it"));
-        }
-        Request check = FromProto(request->check(),
-                                  caller.Has(Permission::kAssertRoles));
-        absl::StatusOr<Chain> chain =
-            tokens_.Apply(*snapshot, TokensFromProto(request->check().chain()),
-                          std::move(check.chain), absl::Now());
-        if (!chain.ok()) return chain.status();
-        check.chain = *std::move(chain);
-        absl::StatusOr<Decision> decision = Check(*snapshot, check, users_);
-        if (!decision.ok()) return decision.status();
-        ToProto(*snapshot, *decision, response->mutable_decision());
-        response->set_policy_version(snapshot->version());
-        ExplainOptions options;
-        options.source_dir = request->source_dir();
-        options.users = users_;
-        ToProto(pdp::Explain(*snapshot, check, *decision, options), response);
+        absl::StatusOr<Engine::Explained> explained = engine_.Explain(
+            api::FromProto(request->check(),
+                           caller.Has(Permission::kAssertRoles)),
+            api::TokensFromProto(request->check().chain()),
+            request->source_dir());
+        if (!explained.ok()) return explained.status();
+        api::ToProto(*explained->snapshot, explained->decision,
+                     response->mutable_decision());
+        response->set_policy_version(explained->snapshot->version());
+        api::ToProto(explained->lines, response);
         return absl::OkStatus();
       });
 }

@@ -5,10 +5,9 @@
 
 #include "cache/store.h"
 #include "pdp/active_policy.h"
+#include "pdp/engine.h"
 #include "pdp/server/bundle_manager.h"
 #include "pdp/server/caller_auth.h"
-#include "pdp/server/token_trust.h"
-#include "pdp/user_source.h"
 #include "pdp/v1/admin.grpc.pb.h"
 
 namespace pdp::server {
@@ -21,20 +20,18 @@ namespace pdp::server {
 class PolicyAdminService final : public v1::PolicyAdmin::CallbackService {
  public:
   // `dropped_decisions` reports the decision log's drops for GetStatus.
-  // Explain resolves users in `users` first, as the Authorizer does
-  // (nullptr for none), and verifies a chain's tokens with `tokens`.
+  // Explain decides on `engine`, as the Authorizer does; GetStatus reports
+  // `policy`, the engine's.
   PolicyAdminService(BundleManager& bundles, const cache::Store& store,
-                     const ActivePolicy& policy, const CallerAuth& auth,
-                     const TokenTrust& tokens,
-                     std::function<uint64_t()> dropped_decisions,
-                     const UserSource* users = nullptr)
+                     const ActivePolicy& policy, const Engine& engine,
+                     const CallerAuth& auth,
+                     std::function<uint64_t()> dropped_decisions)
       : bundles_(bundles),
         store_(store),
         policy_(policy),
+        engine_(engine),
         auth_(auth),
-        tokens_(tokens),
-        dropped_decisions_(std::move(dropped_decisions)),
-        users_(users) {}
+        dropped_decisions_(std::move(dropped_decisions)) {}
 
   grpc::ServerUnaryReactor* PushBundle(
       grpc::CallbackServerContext* context,
@@ -63,10 +60,9 @@ class PolicyAdminService final : public v1::PolicyAdmin::CallbackService {
   BundleManager& bundles_;
   const cache::Store& store_;
   const ActivePolicy& policy_;
+  const Engine& engine_;
   const CallerAuth& auth_;
-  const TokenTrust& tokens_;
   const std::function<uint64_t()> dropped_decisions_;
-  const UserSource* const users_;
 };
 
 }  // namespace pdp::server

@@ -5,11 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/file/read_file.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
@@ -25,17 +24,15 @@ absl::StatusOr<TrustedKeys> LoadTrustedKeys(const ServerConfig& config) {
   std::vector<std::pair<std::string, std::string>> keys;
   for (size_t i = 0; i < config.trusted_keys.size(); ++i) {
     const ServerConfig::TrustedKey& key = config.trusted_keys[i];
-    std::ifstream in(key.public_key);
-    std::stringstream pem;
-    pem << in.rdbuf();
-    if (!in) {
+    absl::StatusOr<std::string> pem = common::ReadFile(key.public_key);
+    if (!pem.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("\"trusted_keys[", i, "].public_key\": cannot read \"",
                        key.public_key, "\""));
     }
     std::string id = key.id;
     if (id.empty()) {
-      absl::StatusOr<std::string> derived = KeyIdOf(pem.str());
+      absl::StatusOr<std::string> derived = KeyIdOf(*pem);
       if (!derived.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(
             "\"trusted_keys[", i, "].public_key\": \"", key.public_key,
@@ -43,7 +40,7 @@ absl::StatusOr<TrustedKeys> LoadTrustedKeys(const ServerConfig& config) {
       }
       id = *std::move(derived);
     }
-    keys.emplace_back(std::move(id), pem.str());
+    keys.emplace_back(std::move(id), *std::move(pem));
   }
   absl::StatusOr<TrustedKeys> trusted = TrustedKeys::Create(keys);
   if (!trusted.ok()) {
@@ -196,15 +193,17 @@ absl::StatusOr<std::unique_ptr<PdpServer>> PdpServer::Start(
       TokenTrust::Start(config.tokens);
   if (!tokens.ok()) return tokens.status();
   server->tokens_ = *std::move(tokens);
+  Engine::Options engine;
+  engine.tokens = server->tokens_.get();
+  engine.users = server->user_source_.get();
+  server->engine_ = std::make_unique<Engine>(server->policy_, engine);
   server->authorizer_ = std::make_unique<AuthorizerService>(
-      server->policy_, *server->auth_, config.limits, server->log_.get(),
-      server->user_source_.get(), *server->tokens_);
+      *server->engine_, *server->auth_, config.limits, server->log_.get());
   if (server->store_ != nullptr) {
     server->admin_ = std::make_unique<PolicyAdminService>(
-        *server->bundles_, *server->store_, server->policy_, *server->auth_,
-        *server->tokens_,
-        [self = server.get()] { return self->dropped_decisions(); },
-        server->user_source_.get());
+        *server->bundles_, *server->store_, server->policy_, *server->engine_,
+        *server->auth_,
+        [self = server.get()] { return self->dropped_decisions(); });
     server->directory_service_ = std::make_unique<DirectoryService>(
         *server->directory_, *server->auth_, config.limits);
   }
@@ -260,14 +259,12 @@ absl::Status PdpServer::StartPeerBootstrap(const ServerConfig& config) {
         {&config.tls.cert, &tls.pem_cert_chain},
         {&config.tls.key, &tls.pem_private_key}};
     for (const auto& [path, pem] : files) {
-      std::ifstream in(*path);
-      std::stringstream content;
-      content << in.rdbuf();
-      if (!in) {
+      absl::StatusOr<std::string> content = common::ReadFile(*path);
+      if (!content.ok()) {
         return absl::UnavailableError(
             absl::StrCat("cannot read \"", *path, "\""));
       }
-      *pem = content.str();
+      *pem = *std::move(content);
     }
     return grpc::SslCredentials(tls);
   };

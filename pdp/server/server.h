@@ -9,6 +9,7 @@
 #include "cache/store.h"
 #include "cache/user_directory.h"
 #include "pdp/active_policy.h"
+#include "pdp/engine.h"
 #include "pdp/server/authorizer_service.h"
 #include "pdp/server/token_trust.h"
 #include "pdp/server/caller_auth.h"
@@ -104,6 +105,7 @@ class PdpServer {
   std::unique_ptr<PeerBootstrap> bootstrap_;  // Reset first by Shutdown().
 
   std::unique_ptr<TokenTrust> tokens_;
+  std::unique_ptr<Engine> engine_;  // On policy_, tokens_ and user_source_.
   std::unique_ptr<AuthorizerService> authorizer_;
   // What gRPC serves: decodes, bounds, then calls the services above.
   std::unique_ptr<DecodingServices> decoding_;

@@ -48,15 +48,6 @@ TokenTrust::~TokenTrust() {
   if (watcher_.joinable()) watcher_.join();
 }
 
-absl::StatusOr<Chain> TokenTrust::Apply(const Snapshot& snapshot,
-                                        const ChainTokens& tokens, Chain chain,
-                                        absl::Time now) const {
-  if (tokens.empty()) return chain;
-  const Current trust = current();
-  return ApplyTokens(snapshot, *trust.verifier, *trust.settings, tokens,
-                     std::move(chain), now);
-}
-
 TokenTrust::Current TokenTrust::current() const {
   absl::MutexLock lock(&mu_);
   return current_;

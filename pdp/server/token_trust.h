@@ -12,10 +12,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "pdp/chain_tokens.h"
-#include "pdp/request.h"
 #include "pdp/server/config.h"
-#include "pdp/snapshot.h"
+#include "pdp/token_source.h"
 #include "pdp/token/token_settings.h"
 #include "pdp/token/token_verifier.h"
 
@@ -26,8 +24,8 @@ namespace pdp::server {
 // background thread re-reads the settings and JWK set files when one
 // changes; a file that no longer loads is reported and the previous
 // settings stay in force.
-// Thread-safe.
-class TokenTrust {
+// The Engine's TokenSource. Thread-safe.
+class TokenTrust final : public TokenSource {
  public:
   // Loads the settings file, if `config.settings` names one, and starts
   // watching it. Returns InvalidArgument with the file's errors.
@@ -42,18 +40,7 @@ class TokenTrust {
 
   // The settings in force (with no file: no issuers, default limits) and
   // the verifier over them; a reload replaces both.
-  struct Current {
-    std::shared_ptr<const token::TokenSettings> settings;
-    std::shared_ptr<const token::TokenVerifier> verifier;
-  };
-  Current current() const;
-
-  // `chain` completed from `tokens` with the settings in force, as of
-  // `now` (ApplyTokens); `chain` unchanged when `tokens` is empty. Returns
-  // InvalidArgument for a link given both as a token and an asserted id.
-  absl::StatusOr<Chain> Apply(const Snapshot& snapshot,
-                              const ChainTokens& tokens, Chain chain,
-                              absl::Time now) const;
+  Current current() const override;
 
   // Re-reads the files if any changed since the last load. Returns the
   // load error, if any; the previous settings then stay.

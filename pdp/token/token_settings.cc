@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -13,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file/read_file.h"
 #include "nlohmann/json.hpp"
 #include "pdp/quote.h"
 
@@ -32,17 +31,6 @@ using ::pdp::Quote;
 using Json = nlohmann::json;
 
 int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
-
-// Reads a whole file; false if it cannot be read.
-bool ReadFile(const std::string& path, std::string* contents) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return false;
-  *contents = buffer.str();
-  return true;
-}
 
 std::string DirectoryOf(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -77,11 +65,12 @@ class Loader {
   explicit Loader(std::string path) : path_(std::move(path)) {}
 
   absl::StatusOr<TokenSettings> Load() {
-    std::string text;
-    if (!ReadFile(path_, &text)) {
+    absl::StatusOr<std::string> read = common::ReadFile(path_);
+    if (!read.ok()) {
       return absl::NotFoundError(
           absl::StrCat(path_, ": cannot read the token settings file"));
     }
+    const std::string text = *std::move(read);
     settings_.files_read.push_back(path_);
     YAML::Node root;
     try {
@@ -241,11 +230,13 @@ class Loader {
       }
       std::string jwks_path = file.Scalar();
       if (jwks_path[0] != '/') jwks_path = DirectoryOf(path_) + jwks_path;
-      if (!ReadFile(jwks_path, &json)) {
+      absl::StatusOr<std::string> read = common::ReadFile(jwks_path);
+      if (!read.ok()) {
         return Error(
             file, absl::StrCat("cannot read jwks_file '", file.Scalar(), "' (",
                                jwks_path, ") of issuer ", Quote(issuer)));
       }
+      json = *std::move(read);
       settings_.files_read.push_back(jwks_path);
     } else if (inline_jwks.IsScalar()) {
       json = inline_jwks.Scalar();  // JSON text.

@@ -10,47 +10,49 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/flags/flags.h"
 
 namespace pdp_bench {
 namespace {
 
-struct FlagDef {
-  const char* name;  // Without "--".
-  bool boolean;
-};
-
-constexpr FlagDef kFlags[] = {
-    {"help", true},
-    {"target", false},
-    {"channels", false},
-    {"inflight", false},
-    {"duration", false},
-    {"warmup", false},
-    {"mix", false},
-    {"batch-size", false},
-    {"policy", false},
-    {"filter-server", false},
-    {"seed", false},
-    {"json", true},
-    {"insecure", true},
-    {"ca", false},
-    {"cert", false},
-    {"key", false},
-    {"server-name", false},
-    {"server-cert", false},
-    {"server-key", false},
-    {"client-ca", false},
-    {"serve-null", false},
-    {"compare-null", true},
-    {"null-filter-tools", false},
-    {"null-in-process", true},
-};
-
-const FlagDef* FindFlag(absl::string_view name) {
-  for (const FlagDef& flag : kFlags) {
-    if (name == flag.name) return &flag;
+// Every flag; all take a value except the booleans.
+std::vector<common::FlagSpec> FlagSpecs() {
+  using Kind = common::FlagSpec::Kind;
+  std::vector<common::FlagSpec> specs;
+  for (const char* name :
+       {"target", "channels", "inflight", "duration", "warmup", "mix",
+        "batch-size", "policy", "filter-server", "seed", "ca", "cert", "key",
+        "server-name", "server-cert", "server-key", "client-ca", "serve-null",
+        "null-filter-tools"}) {
+    specs.push_back({name, Kind::kValue});
   }
-  return nullptr;
+  for (const char* name :
+       {"help", "json", "insecure", "compare-null", "null-in-process"}) {
+    specs.push_back({name, Kind::kBool});
+  }
+  return specs;
+}
+
+std::string FlagMessage(const common::FlagProblem& problem) {
+  using Kind = common::FlagProblem::Kind;
+  const std::string& name = problem.name;
+  switch (problem.kind) {
+    case Kind::kUnknownFlag:
+      return absl::StrCat("unknown flag --", name, " (see --help)");
+    case Kind::kUnknownShortFlag:
+    case Kind::kUnexpectedArgument:
+      return absl::StrCat("unexpected argument '", name,
+                          "'; every option is a --flag");
+    case Kind::kNeedsValue:
+      return absl::StrCat("--", name, ": needs a value");
+    case Kind::kNeedsNonEmptyValue:
+      return absl::StrCat("--", name, ": needs a non-empty value");
+    case Kind::kTakesNoValue:
+      return absl::StrCat("--", name, ": takes no value");
+    case Kind::kRepeated:
+      return absl::StrCat("--", name, ": given more than once");
+  }
+  return "bad command line";
 }
 
 using FlagValues = std::map<std::string, std::string, std::less<>>;
@@ -155,40 +157,11 @@ absl::StatusOr<BenchOptions> ParseOptions(
       return options;
     }
   }
-  for (size_t i = 0; i < args.size(); ++i) {
-    absl::string_view arg = args[i];
-    if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unexpected argument '", arg, "'; every option is a --flag"));
-    }
-    arg.remove_prefix(2);
-    absl::string_view name = arg;
-    std::string value;
-    bool has_inline_value = false;
-    if (const size_t eq = arg.find('='); eq != absl::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = std::string(arg.substr(eq + 1));
-      has_inline_value = true;
-    }
-    const FlagDef* flag = FindFlag(name);
-    if (flag == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag --", name, " (see --help)"));
-    }
-    if (values.count(name) != 0) {
-      return FlagError(name, "given more than once");
-    }
-    if (flag->boolean) {
-      if (has_inline_value) return FlagError(name, "takes no value");
-      value = "true";
-    } else if (!has_inline_value) {
-      if (i + 1 >= args.size() || absl::StartsWith(args[i + 1], "--")) {
-        return FlagError(name, "needs a value");
-      }
-      value = args[++i];
-    }
-    if (value.empty()) return FlagError(name, "needs a non-empty value");
-    values.emplace(std::string(name), std::move(value));
+  absl::StatusOr<common::Args> parsed = common::ParseArgs(
+      args, FlagSpecs(), common::StrictDialect(), FlagMessage);
+  if (!parsed.ok()) return parsed.status();
+  for (const auto& [name, value] : parsed->in_order()) {
+    values.emplace(name, value);
   }
 
   auto get = [&values](absl::string_view name) -> std::string {

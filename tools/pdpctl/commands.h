@@ -21,8 +21,9 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;   // Bad command line, policy or chain.
 
 // One pdpctl subcommand. To add a command: write its run function and add a
-// row to the table in Commands() (commands.cc); help, --help and flag
-// parsing come from the row.
+// row to its group's table (policy_commands.cc, bundle_commands.cc, ...);
+// help, --help and flag parsing come from the row. A new group is listed in
+// Commands() (registry.cc).
 struct Command {
   std::string name;      // "check"
   std::string synopsis;  // After "pdpctl ": "check --policy DIR ...".
@@ -34,10 +35,12 @@ struct Command {
   int (*run)(const Args& args, std::ostream& out, std::ostream& err);
 };
 
-// Every command, in the order `pdpctl help` lists them.
+// Every command of every group, in the order `pdpctl help` lists them.
+// Defined by the registry (registry.cc, target :registry), the one target
+// that depends on every group.
 const std::vector<Command>& Commands();
 
-// `pdpctl help`: the commands and the exit codes.
+// `pdpctl help`: the commands and the exit codes. Defined by the registry.
 std::string MainUsage();
 
 // `pdpctl help <command>`: synopsis, details and flags.
@@ -52,10 +55,6 @@ int UsageError(absl::string_view command, absl::string_view message,
 // "1 tool", "2 tools".
 std::string Plural(size_t n, absl::string_view noun);
 
-// The whole content of a file. Returns NotFound (naming the file and why)
-// if it cannot be opened, DataLoss if reading fails.
-absl::StatusOr<std::string> ReadFile(const std::string& path);
-
 // Compiles a policy directory; on failure prints every policy error, one
 // "file:line: message" per line (or the reason the directory cannot be
 // read), and returns the status.
@@ -64,7 +63,7 @@ absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> LoadPolicy(
 
 // Runs pdpctl on `argv`, the arguments after the program name. Writes to
 // `out` and `err` only, never exits; returns the process exit code.
-// Thread-compatible (commands keep no state).
+// Thread-compatible (commands keep no state). Defined by the registry.
 int Run(const std::vector<std::string>& argv, std::ostream& out,
         std::ostream& err);
 

@@ -13,13 +13,4 @@ std::string RenderExplanation(const std::vector<pdp::ExplainLine>& lines) {
   return out;
 }
 
-std::string ExplainText(const pdp::Snapshot& snapshot,
-                        const std::string& policy_dir,
-                        const pdp::Request& request,
-                        const pdp::Decision& decision) {
-  pdp::ExplainOptions options;
-  options.source_dir = policy_dir;
-  return RenderExplanation(pdp::Explain(snapshot, request, decision, options));
-}
-
 }  // namespace pdpctl

@@ -8,8 +8,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/file/read_file.h"
 #include "nlohmann/json.hpp"
+#include "pdp/active_policy.h"
 #include "pdp/chain_tokens.h"
+#include "pdp/engine.h"
 #include "pdp/names.h"
 #include "pdp/quote.h"
 #include "pdp/token/base64url.h"
@@ -23,7 +26,7 @@ using Kind = FlagSpec::Kind;
 
 // The file's content, surrounding whitespace removed.
 absl::StatusOr<std::string> ReadTrimmed(const std::string& path) {
-  absl::StatusOr<std::string> content = ReadFile(path);
+  absl::StatusOr<std::string> content = common::ReadFile(path);
   if (!content.ok()) return content.status();
   return std::string(absl::StripAsciiWhitespace(*content));
 }
@@ -49,12 +52,7 @@ absl::Status ReadTokens(const Args& args, pdp::ChainTokens& tokens) {
   return absl::OkStatus();
 }
 
-struct Trust {
-  pdp::token::TokenSettings settings;
-  std::unique_ptr<pdp::token::TokenVerifier> verifier;
-};
-
-absl::StatusOr<Trust> LoadTrust(const Args& args) {
+absl::StatusOr<pdp::TokenSource::Current> LoadTrust(const Args& args) {
   if (!args.Has("token-settings")) {
     return absl::InvalidArgumentError(
         "tokens are verified against a token settings file: give "
@@ -63,9 +61,10 @@ absl::StatusOr<Trust> LoadTrust(const Args& args) {
   absl::StatusOr<pdp::token::TokenSettings> settings =
       pdp::token::LoadTokenSettings(args.Get("token-settings"));
   if (!settings.ok()) return settings.status();
-  Trust trust;
-  trust.settings = *std::move(settings);
-  trust.verifier = pdp::token::NewTokenVerifier(trust.settings, 0);
+  pdp::TokenSource::Current trust;
+  trust.verifier = pdp::token::NewTokenVerifier(*settings, 0);
+  trust.settings =
+      std::make_shared<const pdp::token::TokenSettings>(*std::move(settings));
   return trust;
 }
 
@@ -104,7 +103,7 @@ int RunTokenInspect(const Args& args, std::ostream& out, std::ostream& err) {
     err << "pdpctl token: " << raw.status().message() << "\n";
     return kExitUsage;
   }
-  absl::StatusOr<Trust> trust = LoadTrust(args);
+  absl::StatusOr<pdp::TokenSource::Current> trust = LoadTrust(args);
   if (!trust.ok()) {
     err << "pdpctl token: " << trust.status().message() << "\n";
     return kExitUsage;
@@ -133,7 +132,7 @@ int RunTokenInspect(const Args& args, std::ostream& out, std::ostream& err) {
   if (!token.actors.empty()) {
     out << "delegation: " << QuotedList(token.actors, " acting for ")
         << " acting for the user (" << token.actors.size() << " of at most "
-        << trust->settings.max_delegation_depth << " agents)\n";
+        << trust->settings->max_delegation_depth << " agents)\n";
   }
   if (token.has_idp_roles) {
     out << "roles from the identity provider: "
@@ -156,8 +155,13 @@ int RunTokenInspect(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   (args.Has("as-service") ? tokens.service_token : tokens.access_token) = *raw;
-  absl::StatusOr<pdp::Chain> chain = pdp::ApplyTokens(
-      **snapshot, *trust->verifier, trust->settings, tokens, {}, now);
+  pdp::ActivePolicy policy;
+  policy.Activate(*snapshot);
+  const pdp::FixedTokenSource source(*std::move(trust));
+  pdp::Engine::Options options;
+  options.tokens = &source;
+  const pdp::Engine engine(policy, options);
+  absl::StatusOr<pdp::Engine::Completed> chain = engine.Complete({}, tokens);
   if (!chain.ok()) {
     err << "pdpctl token: " << chain.status().message() << "\n";
     return kExitUsage;
@@ -179,11 +183,11 @@ int RunTokenInspect(const Args& args, std::ostream& out, std::ostream& err) {
                             "audience)"
                           : absl::StrJoin(servers, ", "))
       << "\n";
-  for (const pdp::Reason& problem : chain->token_problems) {
+  for (const pdp::Reason& problem : chain->chain.token_problems) {
     out << "REFUSED " << pdp::ReasonCodeName(problem.code) << ": "
         << problem.message << "\n";
   }
-  return chain->token_problems.empty() && !servers.empty() ? kExitOk
+  return chain->chain.token_problems.empty() && !servers.empty() ? kExitOk
                                                             : kExitFailed;
 }
 
@@ -210,25 +214,14 @@ bool HasTokenFlags(const Args& args) {
          args.Has("service-token");
 }
 
-absl::StatusOr<pdp::Chain> ChainWithTokens(absl::string_view command,
-                                           const Args& args,
-                                           const pdp::Snapshot& snapshot,
-                                           pdp::Chain chain,
-                                           std::ostream& err) {
-  pdp::ChainTokens tokens;
-  absl::StatusOr<Trust> trust;
-  absl::StatusOr<pdp::Chain> out;
-  if (absl::Status status = ReadTokens(args, tokens); !status.ok()) {
-    out = status;
-  } else if (trust = LoadTrust(args); !trust.ok()) {
-    out = trust.status();
-  } else {
-    out = pdp::ApplyTokens(snapshot, *trust->verifier, trust->settings, tokens,
-                           std::move(chain), absl::Now());
+absl::StatusOr<TokenArgs> TokensFromArgs(const Args& args) {
+  TokenArgs out;
+  if (absl::Status status = ReadTokens(args, out.tokens); !status.ok()) {
+    return status;
   }
-  if (!out.ok()) {
-    err << "pdpctl " << command << ": " << out.status().message() << "\n";
-  }
+  absl::StatusOr<pdp::TokenSource::Current> trust = LoadTrust(args);
+  if (!trust.ok()) return trust.status();
+  out.source = std::make_unique<pdp::FixedTokenSource>(*std::move(trust));
   return out;
 }
 

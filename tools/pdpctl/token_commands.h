@@ -4,9 +4,11 @@
 #include <ostream>
 #include <vector>
 
+#include <memory>
+
 #include "absl/status/statusor.h"
-#include "pdp/request.h"
-#include "pdp/snapshot.h"
+#include "pdp/chain_tokens.h"
+#include "pdp/token_source.h"
 #include "tools/pdpctl/commands.h"
 
 namespace pdpctl {
@@ -23,16 +25,14 @@ std::vector<FlagSpec> TokenChainFlags();
 // True if any token flag was given.
 bool HasTokenFlags(const Args& args);
 
-// Verifies the tokens the flags name against --token-settings as the server
-// would now, and returns `chain` completed with what they carry (token
-// problems included, as DENY reasons). Prints the problem and returns
-// InvalidArgument for a missing --token-settings, unreadable files, bad
-// settings, or a link given both as a token and an asserted flag.
-absl::StatusOr<pdp::Chain> ChainWithTokens(absl::string_view command,
-                                           const Args& args,
-                                           const pdp::Snapshot& snapshot,
-                                           pdp::Chain chain,
-                                           std::ostream& err);
+// The tokens the flags name and what verifies them as the server would,
+// against --token-settings, for pdp::Engine. Returns InvalidArgument for a
+// missing --token-settings, unreadable files or bad settings.
+struct TokenArgs {
+  pdp::ChainTokens tokens;
+  std::unique_ptr<pdp::TokenSource> source;
+};
+absl::StatusOr<TokenArgs> TokensFromArgs(const Args& args);
 
 }  // namespace pdpctl
 

@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/flags/flags.h"
 #include "pdp/testing/policy_generator.h"
 
 namespace {
@@ -26,6 +28,19 @@ constexpr char kUsage[] =
     "                 [--roles N] [--agents N] [--clients N] [--services N]\n"
     "                 [--users N] [--scopes N] [--data-classes N] "
     "[--deny-rules N] [--seed S]\n";
+
+std::string FlagMessage(const common::FlagProblem& problem) {
+  using Kind = common::FlagProblem::Kind;
+  switch (problem.kind) {
+    case Kind::kNeedsValue:
+      return absl::StrCat("--", problem.name, " needs a value");
+    case Kind::kUnknownShortFlag:
+    case Kind::kUnexpectedArgument:
+      return absl::StrCat("unknown flag \"", problem.name, "\"");
+    default:
+      return absl::StrCat("unknown flag \"--", problem.name, "\"");
+  }
+}
 
 int Usage(const std::string& error) {
   std::fprintf(stderr, "policygen: %s\n%s", error.c_str(), kUsage);
@@ -54,26 +69,27 @@ int main(int argc, char** argv) {
       {"--data-classes", &options.data_classes},
       {"--deny-rules", &options.deny_rules},
   };
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
+  std::vector<common::FlagSpec> specs = {
+      {"out", common::FlagSpec::Kind::kValue},
+      {"seed", common::FlagSpec::Kind::kValue},
+      {"help", common::FlagSpec::Kind::kBool, "", "", 'h'},
+  };
+  for (const IntFlag& flag : int_flags) {
+    specs.push_back({std::string(flag.name.substr(2)),
+                     common::FlagSpec::Kind::kValue});
+  }
+  absl::StatusOr<common::Args> args =
+      common::ParseArgs(std::vector<std::string>(argv + 1, argv + argc), specs,
+                        common::SequentialDialect(), FlagMessage);
+  if (!args.ok()) return Usage(std::string(args.status().message()));
+  for (const auto& [flag_name, value] : args->in_order()) {
+    const std::string name = absl::StrCat("--", flag_name);
+    if (name == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    // Accept both "--flag value" and "--flag=value".
-    absl::string_view name = arg, value;
-    bool inline_value = false;
-    if (size_t eq = arg.find('='); eq != absl::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      inline_value = true;
-    }
-    if (!inline_value) {
-      if (i + 1 >= argc) return Usage(absl::StrCat(name, " needs a value"));
-      value = argv[++i];
-    }
     if (name == "--out") {
-      out = std::string(value);
+      out = value;
       continue;
     }
     if (name == "--seed") {
@@ -85,16 +101,13 @@ int main(int argc, char** argv) {
       options.seed = seed;
       continue;
     }
-    bool known = false;
     for (const IntFlag& flag : int_flags) {
       if (name != flag.name) continue;
-      known = true;
       if (!absl::SimpleAtoi(value, flag.value) || *flag.value < 0) {
         return Usage(absl::StrCat(
             name, " must be a non-negative number, not \"", value, "\""));
       }
     }
-    if (!known) return Usage(absl::StrCat("unknown flag \"", name, "\""));
   }
   if (out.empty()) return Usage("--out DIR is required");
 
