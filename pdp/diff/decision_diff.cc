@@ -1,6 +1,8 @@
 #include "pdp/diff/decision_diff.h"
 
 #include <algorithm>
+#include <array>
+#include <iterator>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -172,13 +174,23 @@ struct LineAcc {
   bool autonomous = false, not_autonomous = false;
 };
 
-// "a or b, c": one of each list.
-std::string Alternatives(const std::vector<std::vector<std::string>>& lists) {
+// "a or b, c": one of each list of indices into `ids`.
+std::string Alternatives(const std::vector<std::vector<int>>& lists,
+                         const std::vector<std::string>& ids) {
   std::vector<std::string> parts;
-  for (const std::vector<std::string>& list : lists) {
-    parts.push_back(absl::StrJoin(list, " or "));
+  for (const std::vector<int>& list : lists) {
+    std::vector<std::string> names;
+    for (int i : list) names.push_back(ids[i]);
+    parts.push_back(absl::StrJoin(names, " or "));
   }
   return absl::StrJoin(parts, ", ");
+}
+
+std::string Names(const std::vector<int>& indices,
+                  const std::vector<std::string>& ids) {
+  std::vector<std::string> names;
+  for (int i : indices) names.push_back(ids[i]);
+  return absl::StrJoin(names, ", ");
 }
 
 class Differ {
@@ -198,18 +210,25 @@ class Differ {
   }
 
   absl::StatusOr<DecisionDiff> Run() {
+    result_.user_ids = users_.ids;
+    result_.tool_ids = tools_.ids;
+    result_.role_ids = roles_.ids;
+    result_.agent_ids = agents_.ids;
+    result_.client_ids = clients_.ids;
+    result_.service_ids = services_.ids;
+    result_.scope_ids = scopes_.ids;
     GroupNamedUsers();
     for (size_t t = 0; t < tools_.ids.size(); ++t) {
       if (absl::Status status = DiffTool(t); !status.ok()) return status;
     }
-    std::stable_sort(result_.changes.begin(), result_.changes.end(),
-                     [](const DecisionChange& a, const DecisionChange& b) {
-                       return a.kind < b.kind;
-                     });
-    for (const DecisionChange& c : result_.changes) {
-      (c.kind == ChangeKind::kWiden    ? result_.widen
-       : c.kind == ChangeKind::kNarrow ? result_.narrow
-                                       : result_.mixed) += 1;
+    result_.widen = static_cast<int64_t>(by_kind_[0].size());
+    result_.narrow = static_cast<int64_t>(by_kind_[1].size());
+    result_.mixed = static_cast<int64_t>(by_kind_[2].size());
+    result_.changes.reserve(result_.widen + result_.narrow + result_.mixed);
+    for (std::vector<DecisionChange>& changes : by_kind_) {
+      std::move(changes.begin(), changes.end(),
+                std::back_inserter(result_.changes));
+      changes = {};
     }
     return std::move(result_);
   }
@@ -468,9 +487,9 @@ class Differ {
       }
     }
     {
-      std::map<std::tuple<bool, bool, uint64_t, uint64_t, uint64_t, uint64_t,
-                          uint64_t, uint64_t>,
-               int>
+      absl::flat_hash_map<std::tuple<bool, bool, uint64_t, uint64_t, uint64_t,
+                                     uint64_t, uint64_t, uint64_t>,
+                          int>
           seen;
       for (const UserBundle& b : bundles_) {
         UserClass u;
@@ -485,6 +504,11 @@ class Differ {
             u.sig.rules[s] |= g.rules[s];
           }
           u.users_ok[s] = users_ok(s, user.id, false);
+        }
+        // Granted on neither side: DENY on both, for every chain.
+        if (!(u.known[0] && (u.sig.misc[0] & kGrant)) &&
+            !(u.known[1] && (u.sig.misc[1] & kGrant))) {
+          continue;
         }
         auto key = std::make_tuple(u.known[0], u.known[1], u.sig.misc[0],
                                    u.sig.misc[1], u.sig.rules[0],
@@ -661,74 +685,119 @@ class Differ {
       }
     }
 
-    // One side's decision for a delegated chain of these classes.
-    auto decide = [&](int s, const UserClass& u, const AgentClass& a,
-                      const ClientClass& c, bool scopes_granted, int st,
-                      bool says_autonomous) {
-      Dec d;
-      if (tool[s] == nullptr || c.client[s] == nullptr || !u.known[s] ||
-          (a.sig.misc[s] & kAgentUnknown) != 0) {
-        return d;
-      }
-      const bool autonomous =
-          rules::Autonomous(false, says_autonomous, c.client[s]);
-      // Step 5 over every rule slot at once: a rule matches when each of
-      // its parts holds (rules::RuleHolds).
-      const uint64_t matched =
-          slots.exists[s] & u.users_ok[s] &
-          (~slots.needs_roles[s] | u.sig.rules[s]) &
-          (~slots.needs_agents[s] | a.sig.rules[s]) & c.rules_ok[s] &
-          slots.services_ok[s] & slots.autonomy_ok[s][autonomous];
-      const bool denied = (u.sig.misc[s] & kGrant) == 0 ||
-                          (a.sig.misc[s] & kAgentLacksTool) != 0 ||
-                          !scopes_granted || !c.trust_ok[s] || matched != 0 ||
-                          rules::AutonomyForbids(*tool[s], autonomous);
-      const bool approval = rules::NeedsApproval(
-          *tool[s], autonomous, (a.sig.misc[s] & kAgentNeedsAHuman) != 0);
-      d.effect = rules::CallEffect(denied, step_up[st][s], approval);
-      if (denied) return d;
-      if (d.effect == v1::EFFECT_STEP_UP) d.step_up = step_up[st][s];
-      const uint64_t allowed = (u.sig.misc[s] >> kRoleDataShift) &
-                               ~(a.sig.misc[s] >> kAgentDataShift);
-      d.redact = rules::Redact(tool_data[s], allowed);
-      return d;
+    // What a chain's links decide on each side, hoisted out of the loops:
+    // per (client class, autonomy) what depends on neither the user nor
+    // the agents; per (user class, agent class) what depends on neither
+    // the client nor the token.
+    struct ClientSide {
+      bool autonomous = false;
+      bool denied = true;     // Tool or client unknown, trust, autonomy ban.
+      uint64_t rules = 0;     // Slots whose client, service, autonomy parts
+                              // hold.
     };
+    std::vector<std::array<std::array<ClientSide, 2>, 2>> client_side(
+        clients.size());  // [class][autonomous][side].
+    for (size_t ci = 0; ci < clients.size(); ++ci) {
+      const ClientClass& c = clients[ci];
+      for (int b = 0; b < 2; ++b) {
+        for (int s = 0; s < 2; ++s) {
+          ClientSide& x = client_side[ci][b][s];
+          if (tool[s] == nullptr || c.client[s] == nullptr) continue;
+          x.autonomous = rules::Autonomous(false, b == 1, c.client[s]);
+          x.denied = !c.trust_ok[s] ||
+                     rules::AutonomyForbids(*tool[s], x.autonomous);
+          x.rules = slots.exists[s] & c.rules_ok[s] & slots.services_ok[s] &
+                    slots.autonomy_ok[s][x.autonomous];
+        }
+      }
+    }
 
+    struct Acc {
+      Dec was, now;
+      LineAcc acc;
+    };
     std::map<LineKey, LineAcc> lines;
-    for (const ClientClass& c : clients) {
-      for (int p = 0; p < 4; ++p) {
-        if (((c.scope_pairs >> p) & 1) == 0) continue;
-        const bool granted[2] = {(p & 2) != 0, (p & 1) != 0};
-        for (int b = 0; b < 2; ++b) {
-          for (int st = 0; st < 3; ++st) {
-            if (st > 0 && step_up[st][0] == step_up[st - 1][0] &&
-                step_up[st][1] == step_up[st - 1][1]) {
-              // Decided as the weaker strength: recorded with it below.
-              continue;
+    std::vector<Acc> found;
+    for (size_t ai = 0; ai < agent_classes.size(); ++ai) {
+      const AgentClass& a = agent_classes[ai];
+      for (size_t ui = 0; ui < users.size(); ++ui) {
+        const UserClass& u = users[ui];
+        bool denied[2];
+        uint64_t rule_parts[2], allowed[2];
+        bool needs_a_human[2];
+        for (int s = 0; s < 2; ++s) {
+          denied[s] = tool[s] == nullptr || !u.known[s] ||
+                      (u.sig.misc[s] & kGrant) == 0 ||
+                      (a.sig.misc[s] & (kAgentUnknown | kAgentLacksTool)) != 0;
+          // Step 5, every rule slot at once: a rule matches when each part
+          // it uses holds (rules::RuleHolds); the user's and agents' parts.
+          rule_parts[s] = u.users_ok[s] &
+                          (~slots.needs_roles[s] | u.sig.rules[s]) &
+                          (~slots.needs_agents[s] | a.sig.rules[s]);
+          allowed[s] = (u.sig.misc[s] >> kRoleDataShift) &
+                       ~(a.sig.misc[s] >> kAgentDataShift);
+          needs_a_human[s] = (a.sig.misc[s] & kAgentNeedsAHuman) != 0;
+        }
+        if (denied[0] && denied[1]) continue;
+        found.clear();
+        for (size_t ci = 0; ci < clients.size(); ++ci) {
+          const ClientClass& c = clients[ci];
+          for (int b = 0; b < 2; ++b) {
+            const auto& cs = client_side[ci][b];
+            bool link_denied[2];
+            for (int s = 0; s < 2; ++s) {
+              link_denied[s] = denied[s] || cs[s].denied ||
+                               (cs[s].rules & rule_parts[s]) != 0;
             }
-            for (size_t ai = 0; ai < agent_classes.size(); ++ai) {
-              const AgentClass& a = agent_classes[ai];
-              for (size_t ui = 0; ui < users.size(); ++ui) {
-                const UserClass& u = users[ui];
-                if (u.named && u.users.empty()) continue;
-                const Dec was = decide(0, u, a, c, granted[0], st, b == 1);
-                const Dec now = decide(1, u, a, c, granted[1], st, b == 1);
-                if (was == now) continue;
-                LineAcc& acc = lines[LineKey{static_cast<int>(ui),
-                                             static_cast<int>(ai), was, now}];
-                acc.clients.insert(c.members.begin(), c.members.end());
-                acc.scope_pairs |= 1 << p;
+            if (link_denied[0] && link_denied[1]) continue;
+            for (int p = 0; p < 4; ++p) {
+              if (((c.scope_pairs >> p) & 1) == 0) continue;
+              const bool granted[2] = {(p & 2) != 0, (p & 1) != 0};
+              for (int st = 0; st < 3; ++st) {
+                if (st > 0 && step_up[st][0] == step_up[st - 1][0] &&
+                    step_up[st][1] == step_up[st - 1][1]) {
+                  continue;  // Recorded with the weaker strength below.
+                }
+                Dec d[2];
+                for (int s = 0; s < 2; ++s) {
+                  const bool no = link_denied[s] || !granted[s];
+                  d[s].effect = rules::CallEffect(
+                      no, step_up[st][s],
+                      !no && rules::NeedsApproval(*tool[s], cs[s].autonomous,
+                                                  needs_a_human[s]));
+                  if (no) continue;
+                  if (d[s].effect == v1::EFFECT_STEP_UP) {
+                    d[s].step_up = step_up[st][s];
+                  }
+                  d[s].redact = rules::Redact(tool_data[s], allowed[s]);
+                }
+                if (d[0] == d[1]) continue;
+                Acc* acc = nullptr;
+                for (Acc& f : found) {
+                  if (f.was == d[0] && f.now == d[1]) acc = &f;
+                }
+                if (acc == nullptr) {
+                  found.push_back(Acc{d[0], d[1], LineAcc()});
+                  acc = &found.back();
+                }
+                acc->acc.clients.insert(c.members.begin(), c.members.end());
+                acc->acc.scope_pairs |= 1 << p;
                 for (int x = st; x < 3; ++x) {
                   if (x > st && (step_up[x][0] != step_up[st][0] ||
                                  step_up[x][1] != step_up[st][1])) {
                     break;
                   }
-                  acc.strengths.insert(x);
+                  acc->acc.strengths.insert(x);
                 }
-                (b == 1 ? acc.autonomous : acc.not_autonomous) = true;
+                (b == 1 ? acc->acc.autonomous : acc->acc.not_autonomous) = true;
               }
             }
           }
+        }
+        for (Acc& f : found) {
+          lines.emplace(LineKey{static_cast<int>(ui), static_cast<int>(ai),
+                                f.was, f.now},
+                        std::move(f.acc));
         }
       }
     }
@@ -748,13 +817,11 @@ class Differ {
       return text;
     };
     auto scope_sets = [&](int pairs) {
-      std::vector<std::vector<std::string>> sets;
+      std::vector<std::vector<int>> sets;
       for (int p = 3; p >= 0; --p) {
         if (((pairs >> p) & 1) == 0) continue;
-        std::vector<std::string> names;
-        for (int u : witness[p]) names.push_back(scopes_.ids[u]);
-        if (std::find(sets.begin(), sets.end(), names) == sets.end()) {
-          sets.push_back(std::move(names));
+        if (std::find(sets.begin(), sets.end(), witness[p]) == sets.end()) {
+          sets.push_back(witness[p]);
         }
       }
       return sets;
@@ -762,32 +829,31 @@ class Differ {
     for (const auto& [key, acc] : lines) {
       DecisionChange c;
       c.kind = Classify(key.was, key.now);
-      c.tool = tool_id;
+      c.tool = static_cast<int>(t);
       const UserClass& u = users[key.user_class];
       if (u.named) {
-        for (int i : u.users) c.users.push_back(users_.ids[i]);
+        c.users = u.users;
         std::sort(c.users.begin(), c.users.end());
       } else {
         c.role_set = true;
         for (int g : u.roles) {
           c.roles.emplace_back();
-          for (int r : role_gens[g].second) c.roles.back().push_back(roles_.ids[r]);
+          c.roles.back() = role_gens[g].second;
         }
         c.user_id = u.user_id;
       }
       for (int g : agent_classes[key.agent_class].agents) {
         c.agents.emplace_back();
-        for (int a : agent_gens[g].second) c.agents.back().push_back(agents_.ids[a]);
+        c.agents.back() = agent_gens[g].second;
       }
-      for (int i : acc.clients) c.clients.push_back(clients_.ids[i]);
+      c.clients.assign(acc.clients.begin(), acc.clients.end());
       c.token_scopes = scope_sets(acc.scope_pairs);
       for (int st : acc.strengths) c.strengths.push_back(strengths[st]);
       c.autonomous = acc.autonomous;
       c.not_autonomous = acc.not_autonomous;
       c.old_decision = dec_text(key.was);
       c.new_decision = dec_text(key.now);
-      c.line = Line(c, key.was, key.now);
-      result_.changes.push_back(std::move(c));
+      Record(std::move(c), key.was, key.now);
     }
     DiffServices(t, ti, tool, slots, data_slots, tool_data, side_data,
                  scope_pairs, scope_sets, dec_text);
@@ -848,103 +914,106 @@ class Differ {
       for (const auto& [pair, scope_pair_bits] : changed) {
         DecisionChange c;
         c.kind = Classify(pair.first, pair.second);
-        c.tool = tools_.ids[t];
-        c.service = services_.ids[v];
+        c.tool = static_cast<int>(t);
+        c.service = static_cast<int>(v);
         c.token_scopes = scope_sets(scope_pair_bits);
         c.autonomous = true;
         c.old_decision = dec_text(pair.first);
         c.new_decision = dec_text(pair.second);
-        c.line = Line(c, pair.first, pair.second);
-        result_.changes.push_back(std::move(c));
+        Record(std::move(c), pair.first, pair.second);
       }
     }
   }
 
-  // The sentence: who, with which agents, through which clients, tokens,
-  // strengths and autonomy, and how the decision changed.
-  static std::string Line(const DecisionChange& c, const Dec& was,
-                          const Dec& now) {
-    std::string line;
-    if (!c.service.empty()) {
-      line = absl::StrCat("service ", c.service);
-    } else {
-      if (!c.users.empty()) {
-        constexpr size_t kShown = 3;
-        std::vector<std::string> shown(
-            c.users.begin(),
-            c.users.begin() + std::min(kShown, c.users.size()));
-        line = absl::StrCat(c.users.size() == 1 ? "user " : "users ",
-                            absl::StrJoin(shown, ", "));
-        if (c.users.size() > kShown) {
-          absl::StrAppend(&line, " and ", c.users.size() - kShown, " more");
-        }
-      } else {
-        line = c.roles.empty()
-                   ? std::string("users with no roles")
-                   : absl::StrCat("users with roles [", Alternatives(c.roles),
-                                  "]");
-        if (!c.user_id.empty()) absl::StrAppend(&line, " named ", c.user_id);
-      }
-      if (c.agents.empty()) {
-        absl::StrAppend(&line, " with no agent (or agents allowing all)");
-      } else {
-        absl::StrAppend(&line,
-                        c.agents.size() == 1 ? " with agent "
-                                             : " with a delegation of agents ",
-                        Alternatives(c.agents));
-      }
-      absl::StrAppend(&line, c.clients.size() == 1 ? " via client "
-                                                   : " via clients ",
-                      absl::StrJoin(c.clients, ", "));
-    }
-    std::vector<std::string> tokens;
-    for (const std::vector<std::string>& set : c.token_scopes) {
-      tokens.push_back(absl::StrCat("[", absl::StrJoin(set, ", "), "]"));
-    }
-    absl::StrAppend(&line, ", token scopes ", absl::StrJoin(tokens, " or "));
-    if (c.service.empty()) {
-      if (c.strengths.size() == 3) {
-        absl::StrAppend(&line, ", any strength");
-      } else {
-        std::vector<std::string> names;
-        for (v1::AuthStrength st : c.strengths) {
-          names.emplace_back(AuthStrengthName(st));
-        }
-        absl::StrAppend(&line, ", ", absl::StrJoin(names, " or "));
-      }
-      if (c.autonomous != c.not_autonomous) {
-        absl::StrAppend(&line, c.autonomous ? ", autonomous"
-                                            : ", a human in the loop");
-      }
-    }
-    // What changed, in words: the effect first, else the redaction, else the
-    // step-up.
-    const int a = rules::Permissiveness(was.effect);
-    const int b = rules::Permissiveness(now.effect);
-    const char* verb;
-    if (a != b) {
-      verb = b > a ? "gain" : "lose";
-    } else if (was.redact != now.redact) {
-      verb = c.kind == ChangeKind::kWiden    ? "redact less of"
-             : c.kind == ChangeKind::kNarrow ? "redact more of"
-                                             : "redact otherwise";
-    } else {
-      verb = now.step_up < was.step_up ? "need a weaker step-up for"
-                                       : "need a stronger step-up for";
-    }
-    absl::StrAppend(&line, ": ", verb, " ", c.tool, " (", c.new_decision,
-                    ", was ", c.old_decision, ")");
-    return line;
+  void Record(DecisionChange c, const Dec& was, const Dec& now) {
+    c.old_effect = was.effect;
+    c.new_effect = now.effect;
+    c.redaction_changed = was.redact != now.redact;
+    by_kind_[static_cast<int>(c.kind)].push_back(std::move(c));
   }
 
   const Snapshot* s_[2];
   const DiffOptions& options_;
   IdUnion tools_, roles_, agents_, clients_, services_, users_, data_, scopes_;
   std::vector<UserBundle> bundles_;
+  std::vector<DecisionChange> by_kind_[3];  // By ChangeKind.
   DecisionDiff result_;
 };
 
 }  // namespace
+
+std::string DescribeChange(const DecisionDiff& d, const DecisionChange& c) {
+  std::string line;
+  if (c.service >= 0) {
+    line = absl::StrCat("service ", d.service_ids[c.service]);
+  } else {
+    if (!c.users.empty()) {
+      constexpr size_t kShown = 3;
+      std::vector<int> shown(c.users.begin(),
+                             c.users.begin() + std::min(kShown, c.users.size()));
+      line = absl::StrCat(c.users.size() == 1 ? "user " : "users ",
+                          Names(shown, d.user_ids));
+      if (c.users.size() > kShown) {
+        absl::StrAppend(&line, " and ", c.users.size() - kShown, " more");
+      }
+    } else {
+      line = c.roles.empty()
+                 ? std::string("users with no roles")
+                 : absl::StrCat("users with roles [",
+                                Alternatives(c.roles, d.role_ids), "]");
+      if (!c.user_id.empty()) absl::StrAppend(&line, " named ", c.user_id);
+    }
+    if (c.agents.empty()) {
+      absl::StrAppend(&line, " with no agent (or agents allowing all)");
+    } else {
+      absl::StrAppend(&line,
+                      c.agents.size() == 1 ? " with agent "
+                                           : " with a delegation of agents ",
+                      Alternatives(c.agents, d.agent_ids));
+    }
+    absl::StrAppend(&line,
+                    c.clients.size() == 1 ? " via client " : " via clients ",
+                    Names(c.clients, d.client_ids));
+  }
+  std::vector<std::string> tokens;
+  for (const std::vector<int>& set : c.token_scopes) {
+    tokens.push_back(absl::StrCat("[", Names(set, d.scope_ids), "]"));
+  }
+  absl::StrAppend(&line, ", token scopes ", absl::StrJoin(tokens, " or "));
+  if (c.service < 0) {
+    if (c.strengths.size() == 3) {
+      absl::StrAppend(&line, ", any strength");
+    } else {
+      std::vector<std::string> names;
+      for (v1::AuthStrength st : c.strengths) {
+        names.emplace_back(AuthStrengthName(st));
+      }
+      absl::StrAppend(&line, ", ", absl::StrJoin(names, " or "));
+    }
+    if (c.autonomous != c.not_autonomous) {
+      absl::StrAppend(&line,
+                      c.autonomous ? ", autonomous" : ", a human in the loop");
+    }
+  }
+  // What changed, in words: the effect first, else the redaction, else the
+  // step-up.
+  const int a = rules::Permissiveness(c.old_effect);
+  const int b = rules::Permissiveness(c.new_effect);
+  const char* verb;
+  if (a != b) {
+    verb = b > a ? "gain" : "lose";
+  } else if (c.redaction_changed) {
+    verb = c.kind == ChangeKind::kWiden    ? "redact less of"
+           : c.kind == ChangeKind::kNarrow ? "redact more of"
+                                           : "redact otherwise";
+  } else {
+    verb = c.kind == ChangeKind::kWiden ? "need a weaker step-up for"
+                                        : "need a stronger step-up for";
+  }
+  absl::StrAppend(&line, ": ", verb, " ", d.tool_ids[c.tool], " (",
+                  c.new_decision, ", was ", c.old_decision, ")");
+  return line;
+}
 
 absl::StatusOr<DecisionDiff> DiffPolicies(const Snapshot& old_policy,
                                           const Snapshot& new_policy,

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "pdp/snapshot.h"
+#include "pdp/v1/authorizer.pb.h"
 #include "pdp/v1/policy.pb.h"
 
 namespace pdp {
@@ -26,41 +27,48 @@ enum class ChangeKind {
 // one set of agents, and one pair of decisions, with every client, token
 // scope set, authentication strength and autonomy under which a request of
 // that class is decided `old_decision` by the old policy and `new_decision`
-// by the new one.
+// by the new one. Ids are indices into the DecisionDiff's id lists (a
+// wholesale change of a large policy has hundreds of thousands of changes).
 struct DecisionChange {
   ChangeKind kind = ChangeKind::kMixed;
-  std::string tool;
+  int tool = 0;  // Into DecisionDiff::tool_ids.
   // Who, exactly one of:
-  std::string service;              // A service chain.
-  std::vector<std::string> users;   // Named in a policy's `users:` (and not
-                                    // known to the directory), sorted.
+  int service = -1;  // A service chain: into service_ids.
+  // Users named in a policy's `users:` (and not known to the directory):
+  // into user_ids, ascending.
+  std::vector<int> users;
   // Or any user whose roles (from the directory, asserted, or a token's
-  // roles claim) are one of each list of `roles` (alternatives that decide
-  // alike), a witness of a class of role sets that decide alike; empty:
-  // no roles.
+  // roles claim) are one of each list of `roles` (into role_ids;
+  // alternatives that decide alike): a witness of a class of role sets that
+  // decide alike. Empty: no roles.
   bool role_set = false;
-  std::vector<std::vector<std::string>> roles;
-  std::string user_id;              // with this id (a deny rule names it),
-                                    // or empty: an id no deny rule names.
-  // The chain's agents, one of each list (a witness of a class of
-  // delegations that decide alike); empty: no agent, or agents that allow
-  // everything this tool needs.
-  std::vector<std::vector<std::string>> agents;
-  std::vector<std::string> clients;  // Empty for a service chain.
-  // Token scope sets: each the scopes, among those the tool requires on
-  // either side, that a token carries (a witness: any token holding exactly
-  // these of them). One entry per way the scopes matter.
-  std::vector<std::vector<std::string>> token_scopes;
+  std::vector<std::vector<int>> roles;
+  std::string user_id;  // With this id (a deny rule names it), or empty: an
+                        // id no deny rule names.
+  // The chain's agents, one of each list (into agent_ids; a witness of a
+  // class of delegations that decide alike). Empty: no agent, or agents that
+  // allow everything this tool needs.
+  std::vector<std::vector<int>> agents;
+  std::vector<int> clients;  // Into client_ids. Empty for a service chain.
+  // Token scope sets (into scope_ids): each the scopes, among those the
+  // tool requires on either side, that a token carries (any token holding
+  // exactly these of them). One per way the scopes matter.
+  std::vector<std::vector<int>> token_scopes;
   std::vector<v1::AuthStrength> strengths;  // Empty for a service chain.
   bool autonomous = false;      // Seen for chains with no human in the loop.
   bool not_autonomous = false;  // Seen for chains with a human in the loop.
-  std::string old_decision;     // "DENY", "ALLOW redact salary", ...
+  v1::Effect old_effect = v1::EFFECT_DENY;
+  v1::Effect new_effect = v1::EFFECT_DENY;
+  bool redaction_changed = false;
+  std::string old_decision;  // "DENY", "ALLOW redact salary", ...
   std::string new_decision;
-  std::string line;             // The sentence `pdpctl diff` prints.
 };
 
 struct DecisionDiff {
   std::vector<DecisionChange> changes;  // Widen, narrow, mixed; by tool.
+  // Both policies' ids, merged and sorted.
+  std::vector<std::string> tool_ids, role_ids, agent_ids, client_ids,
+      service_ids, scope_ids, user_ids;
   int64_t widen = 0;  // Changes of each kind.
   int64_t narrow = 0;
   int64_t mixed = 0;
@@ -68,6 +76,12 @@ struct DecisionDiff {
   // a kWiden or a kMixed change.
   bool Widens() const { return widen + mixed > 0; }
 };
+
+// The sentence `pdpctl diff` prints for `change`: who, with which agents,
+// through which clients, tokens, strengths and autonomy, and what changed
+// ("gain", "lose", "redact less of", "need a weaker step-up for", ...).
+std::string DescribeChange(const DecisionDiff& diff,
+                           const DecisionChange& change);
 
 struct DiffOptions {
   // The most agents one chain may name (the acting agent and the agents of

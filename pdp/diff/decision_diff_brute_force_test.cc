@@ -367,16 +367,20 @@ void ExpectAgrees(const Policy& old_policy, const Policy& new_policy,
       testing::DiffByBruteForce(*a, *b, options.max_chain_agents);
   std::set<testing::ChangeKey> reported;
   for (const DecisionChange& c : diff->changes) {
-    if (!c.service.empty()) {
-      reported.emplace(c.tool, "service:" + c.service, c.old_decision,
-                       c.new_decision);
+    const std::string& tool = diff->tool_ids[c.tool];
+    if (c.service >= 0) {
+      reported.emplace(tool, "service:" + diff->service_ids[c.service],
+                       c.old_decision, c.new_decision);
     }
-    for (const std::string& client : c.clients) {
-      reported.emplace(c.tool, client, c.old_decision, c.new_decision);
+    for (int client : c.clients) {
+      reported.emplace(tool, diff->client_ids[client], c.old_decision,
+                       c.new_decision);
     }
   }
   std::string lines;
-  for (const DecisionChange& c : diff->changes) lines += c.line + "\n";
+  for (const DecisionChange& c : diff->changes) {
+    lines += DescribeChange(*diff, c) + "\n";
+  }
   EXPECT_EQ(diff->Widens(), brute.widens)
       << what << "\nold:\n" << Yaml(old_policy) << "new:\n"
       << Yaml(new_policy) << "diff:\n" << lines;

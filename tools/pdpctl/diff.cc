@@ -30,21 +30,38 @@ std::string Summary(const pdp::DecisionDiff& d) {
                       " narrow, ", d.mixed, " widen and narrow");
 }
 
-nlohmann::json ChangeJson(const pdp::DecisionChange& c) {
+std::vector<std::string> Ids(const std::vector<int>& indices,
+                             const std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  out.reserve(indices.size());
+  for (int i : indices) out.push_back(ids[i]);
+  return out;
+}
+
+std::vector<std::vector<std::string>> Ids(
+    const std::vector<std::vector<int>>& lists,
+    const std::vector<std::string>& ids) {
+  std::vector<std::vector<std::string>> out;
+  for (const std::vector<int>& list : lists) out.push_back(Ids(list, ids));
+  return out;
+}
+
+nlohmann::json ChangeJson(const pdp::DecisionDiff& d,
+                          const pdp::DecisionChange& c) {
   nlohmann::json j;
   j["kind"] = KindName(c.kind);
-  j["tool"] = c.tool;
-  if (!c.service.empty()) {
-    j["service"] = c.service;
+  j["tool"] = d.tool_ids[c.tool];
+  if (c.service >= 0) {
+    j["service"] = d.service_ids[c.service];
   } else {
     if (c.role_set) {
-      j["roles"] = c.roles;
+      j["roles"] = Ids(c.roles, d.role_ids);
       if (!c.user_id.empty()) j["user_id"] = c.user_id;
     } else {
-      j["users"] = c.users;
+      j["users"] = Ids(c.users, d.user_ids);
     }
-    j["agents"] = c.agents;
-    j["clients"] = c.clients;
+    j["agents"] = Ids(c.agents, d.agent_ids);
+    j["clients"] = Ids(c.clients, d.client_ids);
     std::vector<std::string> strengths;
     for (pdp::v1::AuthStrength st : c.strengths) {
       strengths.emplace_back(pdp::AuthStrengthName(st));
@@ -53,10 +70,10 @@ nlohmann::json ChangeJson(const pdp::DecisionChange& c) {
     j["autonomous"] = c.autonomous;
     j["not_autonomous"] = c.not_autonomous;
   }
-  j["token_scopes"] = c.token_scopes;
+  j["token_scopes"] = Ids(c.token_scopes, d.scope_ids);
   j["old"] = c.old_decision;
   j["new"] = c.new_decision;
-  j["line"] = c.line;
+  j["line"] = pdp::DescribeChange(d, c);
   return j;
 }
 
@@ -112,7 +129,7 @@ void WriteDiffText(const pdp::DecisionDiff& diff, std::ostream& out) {
       if (c.kind != section.kind) continue;
       if (first) out << section.heading << "\n";
       first = false;
-      out << "  " << c.line << "\n";
+      out << "  " << pdp::DescribeChange(diff, c) << "\n";
     }
   }
   out << Summary(diff) << "\n";
@@ -124,7 +141,7 @@ void WriteDiffJson(const pdp::DecisionDiff& diff, std::ostream& out) {
   out << "{\"changes\":[";
   for (size_t i = 0; i < diff.changes.size(); ++i) {
     if (i > 0) out << ",";
-    out << ChangeJson(diff.changes[i]).dump();
+    out << ChangeJson(diff, diff.changes[i]).dump();
   }
   out << "],\"mixed\":" << diff.mixed << ",\"narrow\":" << diff.narrow
       << ",\"widen\":" << diff.widen << "}\n";

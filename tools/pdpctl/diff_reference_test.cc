@@ -38,12 +38,14 @@ namespace v1 = pdp::v1;
 std::set<pdp::testing::ChangeKey> Reported(const pdp::DecisionDiff& diff) {
   std::set<pdp::testing::ChangeKey> reported;
   for (const pdp::DecisionChange& c : diff.changes) {
-    if (!c.service.empty()) {
-      reported.emplace(c.tool, "service:" + c.service, c.old_decision,
-                       c.new_decision);
+    const std::string& tool = diff.tool_ids[c.tool];
+    if (c.service >= 0) {
+      reported.emplace(tool, "service:" + diff.service_ids[c.service],
+                       c.old_decision, c.new_decision);
     }
-    for (const std::string& client : c.clients) {
-      reported.emplace(c.tool, client, c.old_decision, c.new_decision);
+    for (int client : c.clients) {
+      reported.emplace(tool, diff.client_ids[client], c.old_decision,
+                       c.new_decision);
     }
   }
   return reported;

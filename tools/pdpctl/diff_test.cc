@@ -212,11 +212,13 @@ TEST(DiffPoliciesTest, RedactionOnlyChangesReadAsSuch) {
   EXPECT_EQ(narrowing->mixed, 0);
   EXPECT_FALSE(narrowing->Widens());
   for (const pdp::DecisionChange& c : narrowing->changes) {
-    EXPECT_EQ(c.agents,
-              std::vector<std::vector<std::string>>{{"sales-assistant"}});
+    ASSERT_EQ(c.agents.size(), 1u);
+    ASSERT_EQ(c.agents[0].size(), 1u);
+    EXPECT_EQ(narrowing->agent_ids[c.agents[0][0]], "sales-assistant");
     EXPECT_THAT(c.new_decision, HasSubstr("redact pii"));
-    EXPECT_THAT(c.line, HasSubstr(": redact more of "));
-    EXPECT_THAT(c.line, Not(HasSubstr("lose")));
+    const std::string line = pdp::DescribeChange(*narrowing, c);
+    EXPECT_THAT(line, HasSubstr(": redact more of "));
+    EXPECT_THAT(line, Not(HasSubstr("lose")));
   }
   absl::StatusOr<pdp::DecisionDiff> widening = Diff(dir, kOld);
   ASSERT_TRUE(widening.ok());
@@ -224,7 +226,8 @@ TEST(DiffPoliciesTest, RedactionOnlyChangesReadAsSuch) {
   EXPECT_EQ(widening->narrow, 0);
   EXPECT_TRUE(widening->Widens());
   for (const pdp::DecisionChange& c : widening->changes) {
-    EXPECT_THAT(c.line, HasSubstr(": redact less of "));
+    EXPECT_THAT(pdp::DescribeChange(*widening, c),
+                HasSubstr(": redact less of "));
   }
 }
 
@@ -244,7 +247,8 @@ TEST(DiffPoliciesTest, AClientsInteractivityIsAChange) {
   EXPECT_TRUE(widening->Widens());
   bool named = false;
   for (const pdp::DecisionChange& c : widening->changes) {
-    named |= c.clients == std::vector<std::string>{"internal-app"} &&
+    named |= c.clients.size() == 1 &&
+             widening->client_ids[c.clients[0]] == "internal-app" &&
              c.not_autonomous && !c.autonomous;
   }
   EXPECT_TRUE(named);
@@ -309,13 +313,15 @@ TEST(DiffPoliciesTest, RegressionScopeRemovalWidens) {
   EXPECT_TRUE(diff->Widens());
   bool bob_named = false;
   for (const pdp::DecisionChange& c : diff->changes) {
-    EXPECT_EQ(c.tool, "crm.search_contacts");
+    EXPECT_EQ(diff->tool_ids[c.tool], "crm.search_contacts");
     EXPECT_EQ(c.kind, pdp::ChangeKind::kWiden);
-    EXPECT_EQ(c.token_scopes, std::vector<std::vector<std::string>>{{}});
-    bob_named |= std::count(c.users.begin(), c.users.end(),
-                            "bob@acme.example") > 0 &&
-                 std::count(c.clients.begin(), c.clients.end(),
-                            "claude-desktop") > 0 &&
+    EXPECT_EQ(c.token_scopes, std::vector<std::vector<int>>{{}});
+    bool bob = false, desktop = false;
+    for (int u : c.users) bob |= diff->user_ids[u] == "bob@acme.example";
+    for (int k : c.clients) {
+      desktop |= diff->client_ids[k] == "claude-desktop";
+    }
+    bob_named |= bob && desktop &&
                  c.new_decision == "ALLOW" && c.old_decision == "DENY";
   }
   EXPECT_TRUE(bob_named);
@@ -345,12 +351,14 @@ TEST(DiffPoliciesTest, RegressionInheritanceWidensWithoutNamedUsers) {
   bool executive_gains_salary_updates = false;
   for (const pdp::DecisionChange& c : diff->changes) {
     EXPECT_TRUE(c.role_set);
-    if (c.tool != "hr.update_salary" || c.kind != pdp::ChangeKind::kWiden) {
+    if (diff->tool_ids[c.tool] != "hr.update_salary" ||
+        c.kind != pdp::ChangeKind::kWiden) {
       continue;
     }
-    for (const std::vector<std::string>& alternatives : c.roles) {
-      executive_gains_salary_updates |=
-          std::count(alternatives.begin(), alternatives.end(), "executive");
+    for (const std::vector<int>& alternatives : c.roles) {
+      for (int r : alternatives) {
+        executive_gains_salary_updates |= diff->role_ids[r] == "executive";
+      }
     }
   }
   EXPECT_TRUE(executive_gains_salary_updates);
