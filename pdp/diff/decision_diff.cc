@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <iterator>
 #include <cstdint>
 #include <map>
@@ -225,7 +226,7 @@ class Differ {
     result_.narrow = static_cast<int64_t>(by_kind_[1].size());
     result_.mixed = static_cast<int64_t>(by_kind_[2].size());
     result_.changes.reserve(result_.widen + result_.narrow + result_.mixed);
-    for (std::vector<DecisionChange>& changes : by_kind_) {
+    for (std::deque<DecisionChange>& changes : by_kind_) {
       std::move(changes.begin(), changes.end(),
                 std::back_inserter(result_.changes));
       changes = {};
@@ -936,7 +937,7 @@ class Differ {
   const DiffOptions& options_;
   IdUnion tools_, roles_, agents_, clients_, services_, users_, data_, scopes_;
   std::vector<UserBundle> bundles_;
-  std::vector<DecisionChange> by_kind_[3];  // By ChangeKind.
+  std::deque<DecisionChange> by_kind_[3];  // By ChangeKind.
   DecisionDiff result_;
 };
 
