@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "pdp/names.h"
 #include "pdp/quote.h"
+#include "pdp/rules.h"
 
 namespace pdp {
 namespace {
@@ -33,22 +34,22 @@ struct UserView {
   bool MayCall(const Snapshot& s, int tool) const {
     if (user != nullptr) return user->tools.Test(tool);
     for (int r : asserted) {
-      if (s.roles()[r].tools.Test(tool)) return true;
+      if (rules::RoleGrants(s, r, tool)) return true;
     }
     return false;
   }
-  // True if the user has any role of `roles`, inheritance included.
-  bool HasAnyRole(const Snapshot& s, const Bitset& roles) const {
-    if (user != nullptr) return user->role_closure.Intersects(roles);
+  // Whether some role of the user satisfies the `roles` part of `rule`.
+  bool InRule(const Snapshot& s, const Snapshot::DenyRule& rule) const {
+    if (user != nullptr) return user->role_closure.Intersects(*rule.roles);
     for (int r : asserted) {
-      if (s.roles()[r].closure.Intersects(roles)) return true;
+      if (rules::RoleInRule(s, r, rule)) return true;
     }
     return false;
   }
   DataMask Data(const Snapshot& s) const {
     if (user != nullptr) return user->data;
     DataMask data = 0;
-    for (int r : asserted) data |= s.roles()[r].data;
+    for (int r : asserted) data |= rules::RoleData(s, r);
     return data;
   }
   // Removes from `candidates`, a set within words [wb, we), the tools no
@@ -89,8 +90,8 @@ struct Resolved {
 // IsAutonomous() for a chain whose client index (-1: none or unknown) is
 // already found.
 bool Autonomous(const Snapshot& s, const Chain& chain, int client) {
-  return !chain.service_id.empty() || chain.autonomous ||
-         (client >= 0 && !s.clients()[client].interactive);
+  return rules::Autonomous(!chain.service_id.empty(), chain.autonomous,
+                           client >= 0 ? &s.clients()[client] : nullptr);
 }
 
 // The chain's agents, the acting one first: agent_id, then every agent of
@@ -157,31 +158,19 @@ Resolved Resolve(const Snapshot& s, const Chain& chain,
 bool RuleMatchesChain(const Snapshot& s, const Snapshot::DenyRule& rule,
                       const Resolved& r) {
   const bool delegated = !r.service_chain;
-  if (rule.users && !(delegated && rule.users->contains(r.chain->user_id))) {
-    return false;
-  }
-  if (rule.roles && !(delegated && r.user.HasAnyRole(s, *rule.roles))) {
-    return false;
-  }
-  // Any agent of a delegation: a rule against an agent holds wherever in
-  // the chain it acts.
-  if (rule.agents &&
-      std::none_of(r.agents.begin(), r.agents.end(),
-                   [&](int a) { return a >= 0 && rule.agents->Test(a); })) {
-    return false;
-  }
-  if (rule.clients && !(r.client >= 0 && rule.clients->Test(r.client))) {
-    return false;
-  }
-  if (rule.services && !(r.service >= 0 && rule.services->Test(r.service))) {
-    return false;
-  }
-  if (rule.client_trust_below &&
-      !(r.client >= 0 && s.clients()[r.client].trust < *rule.client_trust_below)) {
-    return false;
-  }
-  if (rule.autonomous && *rule.autonomous != r.autonomous) return false;
-  return true;
+  rules::RuleParts parts;
+  parts.users = !rule.users ||
+                (delegated && rules::RuleNamesUser(rule, r.chain->user_id));
+  parts.roles = !rule.roles || (delegated && r.user.InRule(s, rule));
+  parts.agents =
+      !rule.agents ||
+      std::any_of(r.agents.begin(), r.agents.end(), [&](int a) {
+        return a >= 0 && rules::AgentInRule(a, rule);
+      });
+  parts.clients = rules::RuleClientPartHolds(s, rule, r.client);
+  parts.services = rules::RuleServicePartHolds(rule, r.service);
+  parts.autonomous = rules::RuleAutonomyPartHolds(rule, r.autonomous);
+  return rules::RuleHolds(parts);
 }
 
 void Add(Decision& d, v1::Link link, v1::Reason::Code code,
@@ -202,13 +191,12 @@ std::vector<std::string> MissingScopes(const Snapshot& s, const Resolved& r,
     const auto& token = r.chain->scopes;
     const bool in_token =
         std::find(token.begin(), token.end(), name) != token.end();
-    bool granted;
-    if (r.service_chain) {
-      granted = s.services()[r.service].scopes.Test(scope) &&
-                (!r.chain->service_scopes_from_token || in_token);
-    } else {
-      granted = s.clients()[r.client].scopes.Test(scope) && in_token;
-    }
+    const bool granted =
+        r.service_chain
+            ? rules::ScopeGranted(s.services()[r.service].scopes, scope,
+                                  r.chain->service_scopes_from_token, in_token)
+            : rules::ScopeGranted(s.clients()[r.client].scopes, scope,
+                                  /*token_bounds=*/true, in_token);
     if (!granted) missing.push_back(name);
   }
   return missing;
@@ -324,7 +312,7 @@ void AddDenials(const Snapshot& s, const Resolved& r, int t,
     }
     for (size_t i = 0; i < r.agents.size(); ++i) {
       const int a = r.agents[i];
-      if (a < 0 || s.agents()[a].tools.Test(t)) continue;
+      if (a < 0 || rules::AgentPermits(s, a, t)) continue;
       Add(d, v1::LINK_AGENT, v1::Reason::AGENT_NOT_PERMITTED,
           absl::StrCat(AgentName(AgentIds(chain), i), " does not have ",
                        Quote(tool.id), " among its capabilities"));
@@ -332,7 +320,7 @@ void AddDenials(const Snapshot& s, const Resolved& r, int t,
     if (r.client >= 0) {
       AddMissingScopes(s, r, t, d);
       const Snapshot::Client& client = s.clients()[r.client];
-      if (client.trust < tool.min_client_trust) {
+      if (!rules::TrustSuffices(client.trust, tool)) {
         Add(d, v1::LINK_CLIENT, v1::Reason::CLIENT_TRUST_TOO_LOW,
             absl::StrCat("client ", Quote(client.id), " is trusted as ",
                          ClientTrustName(client.trust), "; ", Quote(tool.id),
@@ -348,7 +336,7 @@ void AddDenials(const Snapshot& s, const Resolved& r, int t,
     Add(d, v1::LINK_RULE, v1::Reason::RULE, std::move(message));
     d.reasons.back().rule_id = rule.id;
   }
-  if (r.autonomous && tool.autonomy == v1::AUTONOMY_FORBIDDEN) {
+  if (rules::AutonomyForbids(tool, r.autonomous)) {
     Add(d, v1::LINK_TOOL, v1::Reason::AUTONOMY_FORBIDDEN,
         absl::StrCat(Quote(tool.id),
                      " may not be called with no human in the loop"));
@@ -368,19 +356,17 @@ DataMask AllowedData(const Snapshot& s, const Resolved& r) {
 // Whether some agent of the chain may not act with no human in the loop.
 bool SomeAgentNeedsAHuman(const Snapshot& s, const Resolved& r) {
   return std::any_of(r.agents.begin(), r.agents.end(),
-                     [&](int a) { return !s.agents()[a].autonomous; });
+                     [&](int a) { return !rules::AgentMayActAlone(s, a); });
 }
 
 bool NeedsApproval(const Snapshot& s, const Resolved& r, int t) {
-  if (!r.autonomous) return false;
-  return s.tools()[t].autonomy == v1::AUTONOMY_APPROVAL ||
-         SomeAgentNeedsAHuman(s, r);
+  return rules::NeedsApproval(s.tools()[t], r.autonomous,
+                             r.autonomous && SomeAgentNeedsAHuman(s, r));
 }
 
 v1::AuthStrength StepUp(const Snapshot& s, const Resolved& r, int t) {
   if (r.service_chain) return v1::AUTH_STRENGTH_UNSPECIFIED;
-  v1::AuthStrength required = s.tools()[t].auth;
-  return r.strength < required ? required : v1::AUTH_STRENGTH_UNSPECIFIED;
+  return rules::StepUp(s.tools()[t], r.strength);
 }
 
 absl::Status ValidateRequest(const Request& request) {
@@ -454,7 +440,7 @@ absl::StatusOr<Decision> Check(const Snapshot& s, const Request& request,
     d.effect = v1::EFFECT_DENY;
     return d;
   }
-  d.redact = s.tools()[t].data & ~AllowedData(s, r);
+  d.redact = rules::Redact(s.tools()[t], AllowedData(s, r));
   d.effect = v1::EFFECT_ALLOW;
   if (request.action == Action::kSee) return d;
 
@@ -478,7 +464,7 @@ absl::StatusOr<Decision> Check(const Snapshot& s, const Request& request,
                        "in the loop"));
     }
     for (size_t i = 0; i < r.agents.size(); ++i) {
-      if (s.agents()[r.agents[i]].autonomous) continue;
+      if (rules::AgentMayActAlone(s, r.agents[i])) continue;
       Add(d, v1::LINK_AGENT, v1::Reason::APPROVAL_REQUIRED,
           absl::StrCat(AgentName(AgentIds(request.chain), i),
                        " may not act with no human in the loop"));
@@ -586,7 +572,7 @@ absl::StatusOr<std::vector<VisibleTool>> FilterTools(
     v.tool = static_cast<int>(t);
     v.requires_approval = NeedsApproval(s, r, v.tool);
     v.step_up = StepUp(s, r, v.tool);
-    v.redact = tool.data & ~allowed;
+    v.redact = rules::Redact(tool, allowed);
     visible.push_back(v);
   });
   return visible;

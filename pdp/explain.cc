@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "pdp/glob.h"
 #include "pdp/names.h"
+#include "pdp/rules.h"
 
 namespace pdp {
 namespace {
@@ -77,6 +78,7 @@ std::string Words(const std::vector<std::string>& words) {
 // inheritance path from a role the user holds.
 void ExplainUser(const Snapshot& s, const Chain& chain, const std::string& tool,
                  Lines& out) {
+  const int t = s.FindTool(tool);
   DirectoryEntry from_directory;
   if (out.options().users != nullptr) {
     from_directory = out.options().users->Find(chain.user_id);
@@ -127,9 +129,11 @@ void ExplainUser(const Snapshot& s, const Chain& chain, const std::string& tool,
     const std::string id = queue.front();
     queue.pop_front();
     const v1::Role* role = FindById(s.bundle().roles(), id);
-    if (role == nullptr) continue;
+    const int r = s.FindRole(id);
+    if (role == nullptr || r < 0) continue;
+    // The verdict is the rules' (pdp/rules.h); the glob only says where.
     std::string glob = out.MatchingGlob(role->tools(), role->source(), tool);
-    if (!glob.empty()) {
+    if (t >= 0 && rules::RoleGrants(s, r, t) && !glob.empty()) {
       ++granting;
       const std::vector<std::string>& p = path[id];
       std::string text = absl::StrCat("granted by role ", id, " (",
@@ -167,13 +171,17 @@ void ExplainService(const Snapshot& s, const Chain& chain,
   }
   std::string glob =
       out.MatchingGlob(service->tools(), service->source(), tool_id);
+  if (!s.services()[v].tools.Test(s.FindTool(tool_id))) glob.clear();
   out.Add(v1::LINK_SERVICE, 0,
           absl::StrCat(
               "service ", chain.service_id, " (", out.Where(service->source()),
               "): ", glob.empty() ? "no glob of its tools matches" : glob));
   std::vector<std::string> held, missing;
   for (const std::string& scope : tool_scopes) {
-    (s.services()[v].scopes.Test(s.FindScope(scope)) ? held : missing)
+    (rules::ScopeGranted(s.services()[v].scopes, s.FindScope(scope),
+                         /*token_bounds=*/false, /*in_token=*/false)
+         ? held
+         : missing)
         .push_back(scope);
   }
   out.Add(v1::LINK_SERVICE, 1,
@@ -220,29 +228,31 @@ void ExplainAgents(const Snapshot& s, const Chain& chain,
       continue;
     }
     const Snapshot::Agent& sa = s.agents()[a];
+    const bool permits = rules::AgentPermits(s, a, s.FindTool(tool_id));
+    const bool alone_here = rules::AgentMayActAlone(s, a);
     std::string glob =
-        out.MatchingGlob(agent->tools(), agent->source(), tool_id);
+        permits ? out.MatchingGlob(agent->tools(), agent->source(), tool_id)
+                : "";
     out.Add(v1::LINK_AGENT, 0,
             absl::StrCat("agent ", ids[i], hop, " (",
                          out.Where(agent->source()), "): ",
                          glob.empty() ? "no glob of its tools matches" : glob,
-                         "; autonomous ", agent->autonomous() ? "yes" : "no"));
+                         "; autonomous ", alone_here ? "yes" : "no"));
     if (ids.size() == 1) return;
     std::vector<std::string> removed;
-    if (tool_allowed && !sa.tools.Test(s.FindTool(tool_id))) {
-      removed.push_back(tool_id);
-    }
+    if (tool_allowed && !permits) removed.push_back(tool_id);
     const DataMask lost = data & st.data & ~sa.data;
     if (lost != 0) {
       removed.push_back(
           absl::StrCat("data ", Words(s.DataClassNames(lost))));
     }
-    if (autonomous && !sa.autonomous) removed.push_back("acting autonomously");
+    const bool alone = alone_here;
+    if (autonomous && !alone) removed.push_back("acting autonomously");
     out.Add(v1::LINK_AGENT, 1,
             absl::StrCat("removes: ", Words(removed)));
-    tool_allowed = tool_allowed && sa.tools.Test(s.FindTool(tool_id));
+    tool_allowed = tool_allowed && permits;
     data &= sa.data;
-    autonomous = autonomous && sa.autonomous;
+    autonomous = autonomous && alone;
   }
 }
 
@@ -252,7 +262,7 @@ std::string AutonomyWhy(const Snapshot& s, const Chain& chain) {
     return "autonomous (a service always is)";
   }
   const int c = s.FindClient(chain.client_id);
-  if (c >= 0 && !s.clients()[c].interactive) {
+  if (rules::Autonomous(false, false, c >= 0 ? &s.clients()[c] : nullptr)) {
     return absl::StrCat("autonomous (client ", chain.client_id,
                         " is registered interactive: false, whatever the "
                         "request says)");
@@ -278,7 +288,7 @@ void ExplainClient(const Snapshot& s, const Chain& chain,
               "client ", chain.client_id, " (", out.Where(client->source()),
               "): trust ", ClientTrustName(sc.trust), ", tool needs at least ",
               ClientTrustName(st.min_client_trust),
-              sc.trust < st.min_client_trust ? " (too low)" : " (ok)"));
+              rules::TrustSuffices(sc.trust, st) ? " (ok)" : " (too low)"));
   std::vector<std::string> in_ceiling, not_in_ceiling, in_token, not_in_token;
   for (const std::string& scope : tool_scopes) {
     (sc.scopes.Test(s.FindScope(scope)) ? in_ceiling : not_in_ceiling)
