@@ -43,15 +43,21 @@ absl::StatusOr<Engine::Checked> Engine::Check(Request request,
                                               absl::Time deadline) const {
   absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot = Active(deadline);
   if (!snapshot.ok()) return snapshot.status();
-  absl::StatusOr<Chain> chain =
-      CompleteOn(**snapshot, tokens, std::move(request.chain));
-  if (!chain.ok()) return chain.status();
-  request.chain = *std::move(chain);
+  if (!tokens.empty()) {
+    absl::StatusOr<Chain> chain =
+        CompleteOn(**snapshot, tokens, std::move(request.chain));
+    if (!chain.ok()) return chain.status();
+    request.chain = *std::move(chain);
+  }
+  // Built in place: the request is moved once, the decision once.
+  absl::StatusOr<Checked> checked(absl::in_place);
+  checked->snapshot = *std::move(snapshot);
+  checked->request = std::move(request);
   absl::StatusOr<Decision> decision =
-      pdp::Check(**snapshot, request, options_.users);
+      pdp::Check(*checked->snapshot, checked->request, options_.users);
   if (!decision.ok()) return decision.status();
-  return Checked{*std::move(snapshot), std::move(request),
-                 *std::move(decision)};
+  checked->decision = *std::move(decision);
+  return checked;
 }
 
 absl::StatusOr<Engine::BatchChecked> Engine::BatchCheck(
@@ -62,6 +68,7 @@ absl::StatusOr<Engine::BatchChecked> Engine::BatchCheck(
   if (!snapshot.ok()) return snapshot.status();
   if (!tokens.empty()) {
     for (size_t i = 0; i < requests.size() && i < tokens.size(); ++i) {
+      if (tokens[i].empty()) continue;
       absl::StatusOr<Chain> chain =
           CompleteOn(**snapshot, tokens[i], std::move(requests[i].chain));
       if (!chain.ok()) {
