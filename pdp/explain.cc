@@ -291,7 +291,10 @@ void ExplainClient(const Snapshot& s, const Chain& chain,
               rules::TrustSuffices(sc.trust, st) ? " (ok)" : " (too low)"));
   std::vector<std::string> in_ceiling, not_in_ceiling, in_token, not_in_token;
   for (const std::string& scope : tool_scopes) {
-    (sc.scopes.Test(s.FindScope(scope)) ? in_ceiling : not_in_ceiling)
+    (rules::ScopeGranted(sc.scopes, s.FindScope(scope),
+                         /*token_bounds=*/false, /*in_token=*/false)
+         ? in_ceiling
+         : not_in_ceiling)
         .push_back(scope);
     const bool token = std::find(chain.scopes.begin(), chain.scopes.end(),
                                  scope) != chain.scopes.end();
