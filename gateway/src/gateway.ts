@@ -29,21 +29,14 @@ import { enforce } from './call_enforcement.js';
 import type { GatewayConfig, UpstreamConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Chain, Decision, PdpClient, PolicyEvents } from './pdp_client.js';
-import { NO_POLICY_EVENTS, tokenProblems } from './pdp_client.js';
+import { NO_POLICY_EVENTS } from './pdp_client.js';
 import { redactResult, withheldResult } from './redaction.js';
+import { CachedTokenChecker, PdpTokenChecker } from './token_check.js';
 import { TOOL_NAME, toolId, upstreamName, visibleTools } from './tool_list.js';
 import type { UpstreamClient } from './upstream.js';
 import { Upstream } from './upstream.js';
 
 const VERSION = '0.1.0';
-
-/**
- * The tool id of the token check the gateway asks for on requests that are
- * not tool calls: a `see` decision on a tool no policy defines, whose
- * reasons carry every problem the PDP finds with the token (signature,
- * issuer, expiry, binding). Audience is checked by the gateway itself.
- */
-export const TOKEN_PROBE_TOOL = '__gateway_token_check__';
 
 /** One upstream as served: its config, connection, resource and SDK handler. */
 interface Served {
@@ -83,6 +76,7 @@ export interface GatewayOptions {
 export class Gateway {
   private readonly byPath = new Map<string, Served>();
   private readonly authenticator: Authenticator;
+  private readonly tokens: CachedTokenChecker;
   private publicUrl = '';
 
   private constructor(
@@ -91,6 +85,7 @@ export class Gateway {
     private readonly http: HttpServer,
   ) {
     this.authenticator = new Authenticator({ clockSkewSeconds: config.clockSkewSeconds });
+    this.tokens = new CachedTokenChecker(new PdpTokenChecker(options.pdp), config.tokenCache);
   }
 
   /** Listens, connects to every upstream (one failing is logged, not fatal), and writes the port file. */
@@ -230,16 +225,15 @@ export class Gateway {
         const early = await this.decideCall(state, message.id, message.params);
         if (early) return early;
       } else {
-        const probe = await this.options.pdp.decide(chain, toolId(served.config, TOKEN_PROBE_TOOL), 'see', { requestId, ...(traceparent ? { traceparent } : {}) });
-        if (!probe.ok) {
-          log.error('PDP unavailable', { request_id: requestId, code: probe.error.code, details: probe.error.details });
+        const ctx = { requestId, ...(traceparent ? { traceparent } : {}) };
+        const verdict = await this.tokens.check(chain, served.config, ctx, presented.expiresAt);
+        if (!verdict.ok) {
+          log.error('PDP unavailable', { request_id: requestId, code: verdict.error.code, details: verdict.error.details });
           return { kind: 'pdp_unavailable', id: message.id, message: 'The policy decision point is unavailable; nothing was forwarded' };
         }
-        const problems = tokenProblems(probe.value);
-        if (problems.length > 0) {
-          const why = problems.map((r) => `${r.code}: ${r.message}`).join('; ');
-          log.info('token refused by the PDP', { request_id: requestId, decision_id: probe.value.decisionId, why });
-          return { kind: 'unauthenticated', description: why, dpop: presented.binding.dpopJkt !== undefined };
+        if (!verdict.value.ok) {
+          log.info('token refused by the PDP', { request_id: requestId, decision_id: verdict.value.decisionId, why: verdict.value.description });
+          return { kind: 'unauthenticated', description: verdict.value.description, dpop: presented.binding.dpopJkt !== undefined };
         }
       }
     }

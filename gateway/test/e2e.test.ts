@@ -272,6 +272,21 @@ upstreams:
     assert.equal(r.status, 401);
     assert.match(r.headers.get('www-authenticate') ?? '', /invalid_token/);
   });
+
+  test('token checks are cached: a session asks the PDP once, not once per request', async () => {
+    const probes = (): number => readFileSync(pdp.decisionLog, 'utf8').split('\n').filter((l) => l.includes('"tool":"everything.__gateway_token_check__"')).length;
+    // The PDP writes its decision log off the request path: let earlier lines land first.
+    await new Promise((r) => setTimeout(r, 300));
+    const before = probes();
+    const c = await v1(EVERYTHING, await token(EVERYTHING, 'bob', 'echo', { lifetime: 300 }));
+    for (let i = 0; i < 3; i++) await c.listTools();
+    await c.ping();
+    await c.listResources();
+    await c.close();
+    for (let i = 0; i < 40 && probes() === before; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(probes() - before, 1, 'initialize, 3 tools/list, ping and resources/list: one token check');
+  });
 });
 
 describe('tools/list', () => {
