@@ -33,7 +33,7 @@ import { NO_POLICY_EVENTS } from './pdp_client.js';
 import { redactResult, withheldResult } from './redaction.js';
 import { CachedTokenChecker, PdpTokenChecker } from './token_check.js';
 import { TOOL_NAME, toolId, upstreamName, visibleTools } from './tool_list.js';
-import type { UpstreamClient } from './upstream.js';
+import type { UpstreamClient, UpstreamEvent } from './upstream.js';
 import { Upstream } from './upstream.js';
 
 const VERSION = '0.1.0';
@@ -126,6 +126,7 @@ export class Gateway {
       });
       const served: Served = { config: u, upstream, resource: resourceFor(gw.publicUrl, u.path), handler };
       upstream.onToolsChanged(() => served.handler.notify.toolsChanged());
+      upstream.onEvent((event) => relay(served, event));
       gw.byPath.set(u.path, served);
     }
     await Promise.all(
@@ -300,9 +301,11 @@ export class Gateway {
       {
         capabilities: {
           tools: { listChanged: true },
-          ...(caps.resources ? { resources: caps.resourceSubscriptions ? { subscribe: true } : {} } : {}),
+          ...(caps.resources
+            ? { resources: { ...(caps.resourceSubscriptions ? { subscribe: true } : {}), ...(caps.resourcesListChanged ? { listChanged: true } : {}) } }
+            : {}),
           ...(caps.logging ? { logging: {} } : {}),
-          ...(caps.prompts ? { prompts: {} } : {}),
+          ...(caps.prompts ? { prompts: caps.promptsListChanged ? { listChanged: true } : {} } : {}),
           ...(caps.completions ? { completions: {} } : {}),
         },
         cacheHints: { 'tools/list': { cacheScope: 'private', ttlMs: 0 } },
@@ -381,6 +384,23 @@ export class Gateway {
       return withheldResult(name, plan);
     }
     return redactResult(r.value, plan.patterns).result;
+  }
+}
+
+/**
+ * The upstream's resource and prompt notifications, to every open 2026-era
+ * `subscriptions/listen` stream of its endpoint that asked for them (the SDK
+ * filters by each stream's subscription). Policy governs tools; anyone who
+ * may read the upstream's resources may know that one changed.
+ */
+function relay(served: Served, event: UpstreamEvent): void {
+  switch (event.kind) {
+    case 'resources_list_changed':
+      return served.handler.notify.resourcesChanged();
+    case 'prompts_list_changed':
+      return served.handler.notify.promptsChanged();
+    case 'resource_updated':
+      return served.handler.notify.resourceUpdated(event.uri);
   }
 }
 

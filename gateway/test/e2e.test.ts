@@ -491,6 +491,39 @@ describe('resources and prompts', () => {
   });
 });
 
+describe('server-to-client notifications', () => {
+  test("the upstream's resource updates reach 2026-era listen streams that asked for the resource", async () => {
+    const t = await token(EVERYTHING, 'alice');
+    const listener = await v2(EVERYTHING, t);
+    const [first, second] = (await listener.listResources()).resources;
+    assert.ok(first && second);
+    const updates: string[] = [];
+    listener.setNotificationHandler('notifications/resources/updated', (n) => {
+      updates.push(n.params.uri);
+    });
+    const subscription = await listener.listen({ resourceSubscriptions: [first.uri] });
+    // The gateway's one upstream session subscribes (2025 era, passed through) and turns
+    // server-everything's simulated updates on; it sends one at once, then every 5 s.
+    const driver = await v1(EVERYTHING, t);
+    await driver.subscribeResource({ uri: first.uri });
+    await driver.subscribeResource({ uri: second.uri });
+    const on = await driver.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+    assert.notEqual(on.isError, true, text(on));
+    try {
+      for (let i = 0; i < 200 && updates.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(updates.includes(first.uri), `updates: ${updates.join(', ')}`);
+      assert.ok(!updates.includes(second.uri), 'a resource this stream did not ask for');
+    } finally {
+      await driver.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+      await driver.unsubscribeResource({ uri: first.uri });
+      await driver.unsubscribeResource({ uri: second.uri });
+      await subscription.close();
+      await driver.close();
+      await listener.close();
+    }
+  });
+});
+
 describe('bad input', () => {
   let auth = '';
   before(async () => {
