@@ -14,7 +14,6 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { Readable } from 'node:stream';
 
 import { toWebRequest } from '@modelcontextprotocol/node';
 import { ProtocolError, ProtocolErrorCode, Server, createMcpHandler, parseJSONRPCMessage } from '@modelcontextprotocol/server';
@@ -435,6 +434,10 @@ function headerMismatch(request: Request, message: JSONRPCMessage): string | und
   return undefined;
 }
 
+/**
+ * Writes `response` to `res`: the headers, then the body chunk by chunk as the
+ * SDK produces it (an SSE stream stays open until it ends or the client goes).
+ */
 function writeResponse(res: ServerResponse, response: Response, extra: Record<string, string> = {}): void {
   const headers: Record<string, string> = { ...extra };
   response.headers.forEach((v, k) => {
@@ -445,8 +448,32 @@ function writeResponse(res: ServerResponse, response: Response, extra: Record<st
     res.end();
     return;
   }
-  const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
-  body.on('error', () => res.destroy());
-  res.on('close', () => body.destroy());
-  body.pipe(res);
+  const reader = response.body.getReader();
+  let open = true;
+  res.once('close', () => {
+    open = false;
+    reader.cancel().catch(() => {});
+  });
+  const pump = async (): Promise<void> => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || !open) break;
+      if (!res.write(value)) await drained(res);
+    }
+    res.end();
+  };
+  pump().catch(() => res.destroy());
+}
+
+/** Resolves when `res` can take more, or is closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((ok) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      ok();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
