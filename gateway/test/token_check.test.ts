@@ -109,3 +109,16 @@ test('PdpTokenChecker: a see decision on the reserved probe tool; token problems
   codes = ['TOOL_UNKNOWN', 'TOKEN_EXPIRED'];
   assert.deepEqual(await checker.check(chain('t'), server, ctx), { ok: true, value: { ok: false, description: 'TOKEN_EXPIRED: token_expired', decisionId: 'dec' } });
 });
+
+test('config: token_cache defaults, values and bad values', async () => {
+  const { parseConfig } = await import('../src/config.js');
+  const base = 'listen: 127.0.0.1:0\npdp: {address: "localhost:1", ca: a, cert: b, key: c}\nupstreams:\n  - {id: crm, url: "http://127.0.0.1:1/mcp"}\n';
+  const dflt = parseConfig(base, '/etc');
+  assert.ok(dflt.ok);
+  if (dflt.ok) assert.deepEqual(dflt.config.tokenCache, { ttlMs: 30_000, maxEntries: 10_000, maxBytes: 4 << 20 });
+  const set = parseConfig(`${base}token_cache: {ttl_seconds: 0, max_entries: 5, max_bytes: 8192}\n`, '/etc');
+  assert.ok(set.ok);
+  if (set.ok) assert.deepEqual(set.config.tokenCache, { ttlMs: 0, maxEntries: 5, maxBytes: 8192 });
+  const bad = parseConfig(`${base}token_cache: {ttl_seconds: 3600, other: 1}\n`, '/etc');
+  assert.deepEqual(bad.ok ? [] : bad.issues.map((i) => i.path).sort(), ['token_cache.other', 'token_cache.ttl_seconds']);
+});
