@@ -116,11 +116,13 @@ export class CachedTokenChecker implements TokenChecker {
       return pending;
     }
     this.misses++;
-    const p = this.inner.check(chain, server, ctx).then((r) => {
-      this.inFlight.delete(key);
-      if (r.ok) this.store(key, r.value, tokenExpiresAt);
-      return r;
-    });
+    const p = this.inner
+      .check(chain, server, ctx)
+      .then((r) => {
+        if (r.ok) this.store(key, r.value, tokenExpiresAt);
+        return r;
+      })
+      .finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, p);
     return p;
   }

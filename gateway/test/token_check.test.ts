@@ -62,6 +62,20 @@ test('token cache: an acceptance never outlives the token exp; refusals last at 
   assert.equal(fake.calls, 6);
 });
 
+test('token cache: a check that throws is not remembered, nor shared with later checks', async () => {
+  let calls = 0;
+  const cache = new CachedTokenChecker({
+    check: async () => {
+      calls++;
+      if (calls === 1) throw new Error('boom');
+      return good();
+    },
+  });
+  await assert.rejects(cache.check(chain('t'), server, ctx), /boom/);
+  assert.deepEqual(await cache.check(chain('t'), server, ctx), good());
+  assert.equal(calls, 2);
+});
+
 test('token cache: bounded in entries and bytes, least recently used evicted first', async () => {
   const fake = new Fake(good);
   const byEntries = new CachedTokenChecker(fake, { ttlMs: 30_000, maxEntries: 2, maxBytes: 1 << 20 });
