@@ -3,7 +3,7 @@
 
 // Included first by every header private to the engine (the packages under
 // //pdp). Their targets are visible only to //pdp/... (visibility = the
-// package group //pdp:engine), and the engine's own targets that include
+// package group //pdp:engine_packages), and the engine's own targets that include
 // them compile with PDP_ENGINE_INTERNALS defined (local_defines, which does
 // not propagate), so that a target elsewhere that reaches such a header
 // through a transitive dependency fails to build too.

@@ -3,7 +3,7 @@
 // (with the real PDP over mTLS deciding every request), at 1 and 32 requests
 // in flight. Same SDK client, same protocol revision (2025-11-25) both ways.
 // Prints a Markdown table. Usage: node dist/bench/bench.js [iterations]
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -39,12 +39,28 @@ interface Stats {
   p99: number;
   mean: number;
   rps: number;
+  /** CPU milliseconds (user + system) per request of each watched process. */
+  cpu: Record<string, number>;
 }
+
+/** CPU time (user + system) of process `pid` so far, milliseconds (Linux /proc; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100).
+  } catch {
+    return 0;
+  }
+}
+
+/** The processes whose CPU is counted: the benchmark's own, and its servers. */
+const watched = new Map<string, number | undefined>([['bench', process.pid]]);
 
 async function measure(inFlight: number, total: number, op: () => Promise<unknown>): Promise<Stats> {
   for (let i = 0; i < Math.min(50, total); i++) await op(); // Warm up.
   const latencies: number[] = [];
   let next = 0;
+  const cpuBefore = new Map([...watched].map(([k, pid]) => [k, cpuMs(pid)]));
   const started = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
@@ -57,9 +73,10 @@ async function measure(inFlight: number, total: number, op: () => Promise<unknow
     }),
   );
   const wall = performance.now() - started;
+  const cpu = Object.fromEntries([...watched].map(([k, pid]) => [k, (cpuMs(pid) - cpuBefore.get(k)!) / total]));
   latencies.sort((a, b) => a - b);
   const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  return { p50: at(0.5), p99: at(0.99), mean: latencies.reduce((a, b) => a + b, 0) / latencies.length, rps: (latencies.length / wall) * 1000 };
+  return { p50: at(0.5), p99: at(0.99), mean: latencies.reduce((a, b) => a + b, 0) / latencies.length, rps: (latencies.length / wall) * 1000, cpu };
 }
 
 async function connect(url: string, token?: string): Promise<Client> {
@@ -83,11 +100,15 @@ pdp: {address: "${pdp.address}", proto_dir: "${REPO_ROOT}/proto", ca: ${certs}/c
 upstreams:
   - {id: everything, url: "${everything.url}"}
 `);
+  watched.set('everything', everything.child.proc.pid);
+  watched.set('gateway', gw.child.proc.pid);
+  watched.set('pdp', pdp.child.proc.pid);
   try {
     const token = await mint(certs, { aud: `${base}/mcp/everything`, sub: 'alice', scope: 'echo', lifetime: 3600 });
     const direct = await connect(everything.url);
     const viaGateway = await connect(`${base}/mcp/everything`, token);
     const rows: string[] = [];
+    const cpuRows: string[] = [];
     for (const [opName, op] of [
       ['tools/call echo', (c: Client) => c.callTool({ name: 'echo', arguments: { message: 'hi' } })],
       ['tools/list', (c: Client) => c.listTools()],
@@ -97,6 +118,8 @@ upstreams:
         const g = await measure(inFlight, ITERATIONS, () => op(viaGateway));
         const f = (n: number): string => n.toFixed(2);
         rows.push(`| ${opName} | ${inFlight} | ${f(d.p50)} | ${f(g.p50)} | ${f(g.p50 - d.p50)} | ${f(d.p99)} | ${f(g.p99)} | ${d.rps.toFixed(0)} | ${g.rps.toFixed(0)} |`);
+        const c = (st: Stats): string => ['bench', 'everything', 'gateway', 'pdp'].map((k) => f(st.cpu[k] ?? 0)).join(' | ');
+        cpuRows.push(`| ${opName} | ${inFlight} | direct | ${c(d)} |`, `| ${opName} | ${inFlight} | gateway | ${c(g)} |`);
         process.stderr.write(`${rows[rows.length - 1]}\n`);
       }
     }
@@ -104,7 +127,11 @@ upstreams:
       `${ITERATIONS} requests per row after 50 warm-up, node ${process.version}\n\n` +
         '| operation | in flight | direct p50 ms | gateway p50 ms | added p50 ms | direct p99 ms | gateway p99 ms | direct req/s | gateway req/s |\n' +
         '|---|---|---|---|---|---|---|---|---|\n' +
-        `${rows.join('\n')}\n`,
+        `${rows.join('\n')}\n\n` +
+        'CPU milliseconds per request (user + system) of each process:\n\n' +
+        '| operation | in flight | path | bench client | server-everything | gateway | pdp-server |\n' +
+        '|---|---|---|---|---|---|---|\n' +
+        `${cpuRows.join('\n')}\n`,
     );
     await direct.close();
     await viaGateway.close();

@@ -63,6 +63,13 @@ export interface ListenTlsConfig {
   readonly clientCa: string | undefined;
 }
 
+/** Bounds of the token-check cache (token_check.ts); ttlMs 0 disables it. */
+export interface TokenCacheConfig {
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+}
+
 export interface GatewayConfig {
   /** host and port to listen on (port 0: any free port; see portFile). */
   readonly listenHost: string;
@@ -87,6 +94,8 @@ export interface GatewayConfig {
   readonly autonomous: boolean;
   /** Tolerated clock difference for the gateway's own token pre-checks (exp, DPoP iat), seconds. */
   readonly clockSkewSeconds: number;
+  /** The cache of token checks for requests other than tools/call (token_check.ts). */
+  readonly tokenCache: TokenCacheConfig;
   readonly pdp: PdpConfig;
   readonly upstreams: readonly UpstreamConfig[];
 }
@@ -125,8 +134,15 @@ export function parseConfig(text: string, baseDir: string): ConfigResult {
   const root = r.object(doc, '');
   r.knownKeys(root, '', [
     'listen', 'tls', 'port_file', 'public_url', 'authorization_servers', 'scopes_supported', 'max_body_bytes',
-    'autonomous', 'clock_skew_seconds', 'pdp', 'upstreams',
+    'autonomous', 'clock_skew_seconds', 'token_cache', 'pdp', 'upstreams',
   ]);
+  const cacheRaw = root.token_cache === undefined ? {} : r.object(root.token_cache, 'token_cache');
+  r.knownKeys(cacheRaw, 'token_cache', ['ttl_seconds', 'max_entries', 'max_bytes']);
+  const tokenCache: TokenCacheConfig = {
+    ttlMs: r.int(cacheRaw.ttl_seconds, 'token_cache.ttl_seconds', 30, 0, 300) * 1000,
+    maxEntries: r.int(cacheRaw.max_entries, 'token_cache.max_entries', 10000, 1, 1000000),
+    maxBytes: r.int(cacheRaw.max_bytes, 'token_cache.max_bytes', 4 << 20, 4096, 256 << 20),
+  };
   const listen = r.string(root.listen, 'listen') ?? '';
   const m = /^(.*):(\d+)$/.exec(listen);
   let listenHost = '127.0.0.1';
@@ -209,6 +225,7 @@ export function parseConfig(text: string, baseDir: string): ConfigResult {
     maxBodyBytes: r.int(root.max_body_bytes, 'max_body_bytes', 1 << 20, 1024, 64 << 20),
     autonomous: r.bool(root.autonomous, 'autonomous', false),
     clockSkewSeconds: r.int(root.clock_skew_seconds, 'clock_skew_seconds', 60, 0, 3600),
+    tokenCache,
     pdp, upstreams,
   };
   return issues.length > 0 ? { ok: false, issues } : { ok: true, config };

@@ -14,7 +14,6 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { Readable } from 'node:stream';
 
 import { toWebRequest } from '@modelcontextprotocol/node';
 import { ProtocolError, ProtocolErrorCode, Server, createMcpHandler, parseJSONRPCMessage } from '@modelcontextprotocol/server';
@@ -29,21 +28,14 @@ import { enforce } from './call_enforcement.js';
 import type { GatewayConfig, UpstreamConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Chain, Decision, PdpClient, PolicyEvents } from './pdp_client.js';
-import { NO_POLICY_EVENTS, tokenProblems } from './pdp_client.js';
+import { NO_POLICY_EVENTS } from './pdp_client.js';
 import { redactResult, withheldResult } from './redaction.js';
+import { CachedTokenChecker, PdpTokenChecker } from './token_check.js';
 import { TOOL_NAME, toolId, upstreamName, visibleTools } from './tool_list.js';
-import type { UpstreamClient } from './upstream.js';
+import type { UpstreamClient, UpstreamEvent } from './upstream.js';
 import { Upstream } from './upstream.js';
 
 const VERSION = '0.1.0';
-
-/**
- * The tool id of the token check the gateway asks for on requests that are
- * not tool calls: a `see` decision on a tool no policy defines, whose
- * reasons carry every problem the PDP finds with the token (signature,
- * issuer, expiry, binding). Audience is checked by the gateway itself.
- */
-export const TOKEN_PROBE_TOOL = '__gateway_token_check__';
 
 /** One upstream as served: its config, connection, resource and SDK handler. */
 interface Served {
@@ -83,6 +75,7 @@ export interface GatewayOptions {
 export class Gateway {
   private readonly byPath = new Map<string, Served>();
   private readonly authenticator: Authenticator;
+  private readonly tokens: CachedTokenChecker;
   private publicUrl = '';
 
   private constructor(
@@ -91,6 +84,7 @@ export class Gateway {
     private readonly http: HttpServer,
   ) {
     this.authenticator = new Authenticator({ clockSkewSeconds: config.clockSkewSeconds });
+    this.tokens = new CachedTokenChecker(new PdpTokenChecker(options.pdp), config.tokenCache);
   }
 
   /** Listens, connects to every upstream (one failing is logged, not fatal), and writes the port file. */
@@ -131,6 +125,7 @@ export class Gateway {
       });
       const served: Served = { config: u, upstream, resource: resourceFor(gw.publicUrl, u.path), handler };
       upstream.onToolsChanged(() => served.handler.notify.toolsChanged());
+      upstream.onEvent((event) => relay(served, event));
       gw.byPath.set(u.path, served);
     }
     await Promise.all(
@@ -230,16 +225,15 @@ export class Gateway {
         const early = await this.decideCall(state, message.id, message.params);
         if (early) return early;
       } else {
-        const probe = await this.options.pdp.decide(chain, toolId(served.config, TOKEN_PROBE_TOOL), 'see', { requestId, ...(traceparent ? { traceparent } : {}) });
-        if (!probe.ok) {
-          log.error('PDP unavailable', { request_id: requestId, code: probe.error.code, details: probe.error.details });
+        const ctx = { requestId, ...(traceparent ? { traceparent } : {}) };
+        const verdict = await this.tokens.check(chain, served.config, ctx, presented.expiresAt);
+        if (!verdict.ok) {
+          log.error('PDP unavailable', { request_id: requestId, code: verdict.error.code, details: verdict.error.details });
           return { kind: 'pdp_unavailable', id: message.id, message: 'The policy decision point is unavailable; nothing was forwarded' };
         }
-        const problems = tokenProblems(probe.value);
-        if (problems.length > 0) {
-          const why = problems.map((r) => `${r.code}: ${r.message}`).join('; ');
-          log.info('token refused by the PDP', { request_id: requestId, decision_id: probe.value.decisionId, why });
-          return { kind: 'unauthenticated', description: why, dpop: presented.binding.dpopJkt !== undefined };
+        if (!verdict.value.ok) {
+          log.info('token refused by the PDP', { request_id: requestId, decision_id: verdict.value.decisionId, why: verdict.value.description });
+          return { kind: 'unauthenticated', description: verdict.value.description, dpop: presented.binding.dpopJkt !== undefined };
         }
       }
     }
@@ -306,9 +300,11 @@ export class Gateway {
       {
         capabilities: {
           tools: { listChanged: true },
-          ...(caps.resources ? { resources: caps.resourceSubscriptions ? { subscribe: true } : {} } : {}),
+          ...(caps.resources
+            ? { resources: { ...(caps.resourceSubscriptions ? { subscribe: true } : {}), ...(caps.resourcesListChanged ? { listChanged: true } : {}) } }
+            : {}),
           ...(caps.logging ? { logging: {} } : {}),
-          ...(caps.prompts ? { prompts: {} } : {}),
+          ...(caps.prompts ? { prompts: caps.promptsListChanged ? { listChanged: true } : {} } : {}),
           ...(caps.completions ? { completions: {} } : {}),
         },
         cacheHints: { 'tools/list': { cacheScope: 'private', ttlMs: 0 } },
@@ -390,6 +386,23 @@ export class Gateway {
   }
 }
 
+/**
+ * The upstream's resource and prompt notifications, to every open 2026-era
+ * `subscriptions/listen` stream of its endpoint that asked for them (the SDK
+ * filters by each stream's subscription). Policy governs tools; anyone who
+ * may read the upstream's resources may know that one changed.
+ */
+function relay(served: Served, event: UpstreamEvent): void {
+  switch (event.kind) {
+    case 'resources_list_changed':
+      return served.handler.notify.resourcesChanged();
+    case 'prompts_list_changed':
+      return served.handler.notify.promptsChanged();
+    case 'resource_updated':
+      return served.handler.notify.resourceUpdated(event.uri);
+  }
+}
+
 function authInfoFor(p: Presented, resource: Resource, state: RequestState): AuthInfo {
   return {
     token: p.token,
@@ -421,6 +434,10 @@ function headerMismatch(request: Request, message: JSONRPCMessage): string | und
   return undefined;
 }
 
+/**
+ * Writes `response` to `res`: the headers, then the body chunk by chunk as the
+ * SDK produces it (an SSE stream stays open until it ends or the client goes).
+ */
 function writeResponse(res: ServerResponse, response: Response, extra: Record<string, string> = {}): void {
   const headers: Record<string, string> = { ...extra };
   response.headers.forEach((v, k) => {
@@ -431,8 +448,32 @@ function writeResponse(res: ServerResponse, response: Response, extra: Record<st
     res.end();
     return;
   }
-  const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
-  body.on('error', () => res.destroy());
-  res.on('close', () => body.destroy());
-  body.pipe(res);
+  const reader = response.body.getReader();
+  let open = true;
+  res.once('close', () => {
+    open = false;
+    reader.cancel().catch(() => {});
+  });
+  const pump = async (): Promise<void> => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || !open) break;
+      if (!res.write(value)) await drained(res);
+    }
+    res.end();
+  };
+  pump().catch(() => res.destroy());
+}
+
+/** Resolves when `res` can take more, or is closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((ok) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      ok();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -1,7 +1,9 @@
 // The gateway's log: one JSON object per line on stderr, never a token.
 // Every enforced call is one `decision` line with the gateway's request id
 // and the PDP's decision id, which joins it to the PDP's decision log.
-// Thread-compatible (Node's stderr writes are ordered).
+// Lines logged in one turn of the event loop are written together, once, at
+// its end (stderr on a pipe is a blocking write per call), and at exit.
+// Thread-compatible (one event loop; lines keep their order).
 
 export type Fields = Record<string, string | number | boolean | undefined | readonly string[]>;
 
@@ -11,9 +13,22 @@ export interface Logger {
   error(msg: string, fields?: Fields): void;
 }
 
-export function jsonLogger(write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+/** Lines held before a write; past this many, they are written at once. */
+const MAX_BATCH_LINES = 256;
+
+export function jsonLogger(write: (text: string) => void = (t) => process.stderr.write(t)): Logger {
+  let batch: string[] = [];
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    const text = batch.join('');
+    batch = [];
+    write(text);
+  };
+  process.once('exit', flush);
   const emit = (level: string, msg: string, fields?: Fields): void => {
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+    batch.push(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+    if (batch.length === 1) setImmediate(flush);
+    else if (batch.length >= MAX_BATCH_LINES) flush();
   };
   return {
     info: (m, f) => emit('info', m, f),

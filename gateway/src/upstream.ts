@@ -29,6 +29,16 @@ export interface UpstreamError {
 
 export type UpstreamResult<T> = { ok: true; value: T } | { ok: false; error: UpstreamError };
 
+/**
+ * What the upstream says on its own about its resources and prompts, relayed
+ * to the gateway's clients (gateway.ts). Log notifications and requests to
+ * the client are not among them: see docs/gateway.md.
+ */
+export type UpstreamEvent =
+  | { readonly kind: 'resources_list_changed' }
+  | { readonly kind: 'prompts_list_changed' }
+  | { readonly kind: 'resource_updated'; readonly uri: string };
+
 /** What the upstream advertised at connect time. */
 export interface UpstreamCapabilities {
   readonly resources: boolean;
@@ -36,6 +46,8 @@ export interface UpstreamCapabilities {
   readonly completions: boolean;
   readonly logging: boolean;
   readonly resourceSubscriptions: boolean;
+  readonly resourcesListChanged: boolean;
+  readonly promptsListChanged: boolean;
 }
 
 export class Upstream {
@@ -44,6 +56,7 @@ export class Upstream {
   private toolCache: Promise<UpstreamResult<UpstreamTool[]>> | undefined;
   private readonly pins = new Map<string, string>();
   private readonly toolListeners = new Set<() => void>();
+  private readonly eventListeners = new Set<(event: UpstreamEvent) => void>();
 
   constructor(readonly config: UpstreamConfig, private readonly log: Logger) {}
 
@@ -53,8 +66,17 @@ export class Upstream {
     return () => this.toolListeners.delete(listener);
   }
 
+  /** Registers `listener` for the upstream's resource and prompt notifications; returns its removal. */
+  onEvent(listener: (event: UpstreamEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
   /** What the upstream advertised when last connected (nothing before it first connects). */
-  capabilities: UpstreamCapabilities = { resources: false, prompts: false, completions: false, logging: false, resourceSubscriptions: false };
+  capabilities: UpstreamCapabilities = {
+    resources: false, prompts: false, completions: false, logging: false, resourceSubscriptions: false,
+    resourcesListChanged: false, promptsListChanged: false,
+  };
 
   /** Connects now; returns the error instead of throwing. */
   async start(): Promise<UpstreamResult<UpstreamCapabilities>> {
@@ -150,6 +172,9 @@ export class Upstream {
         },
       },
     );
+    client.setNotificationHandler('notifications/resources/updated', (n) => this.emit({ kind: 'resource_updated', uri: n.params.uri }));
+    client.setNotificationHandler('notifications/resources/list_changed', () => this.emit({ kind: 'resources_list_changed' }));
+    client.setNotificationHandler('notifications/prompts/list_changed', () => this.emit({ kind: 'prompts_list_changed' }));
     const transport = this.transport();
     client.onclose = () => {
       if (this.client === client) {
@@ -166,10 +191,16 @@ export class Upstream {
       completions: caps.completions !== undefined,
       logging: caps.logging !== undefined,
       resourceSubscriptions: caps.resources?.subscribe === true,
+      resourcesListChanged: caps.resources?.listChanged === true,
+      promptsListChanged: caps.prompts?.listChanged === true,
     };
     this.client = client;
     this.log.info('upstream connected', { upstream: this.config.id, kind: this.config.kind });
     return client;
+  }
+
+  private emit(event: UpstreamEvent): void {
+    for (const l of this.eventListeners) l(event);
   }
 
   private toolsChanged(): void {

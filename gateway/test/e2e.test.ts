@@ -272,6 +272,21 @@ upstreams:
     assert.equal(r.status, 401);
     assert.match(r.headers.get('www-authenticate') ?? '', /invalid_token/);
   });
+
+  test('token checks are cached: a session asks the PDP once, not once per request', async () => {
+    const probes = (): number => readFileSync(pdp.decisionLog, 'utf8').split('\n').filter((l) => l.includes('"tool":"everything.__gateway_token_check__"')).length;
+    // The PDP writes its decision log off the request path: let earlier lines land first.
+    await new Promise((r) => setTimeout(r, 300));
+    const before = probes();
+    const c = await v1(EVERYTHING, await token(EVERYTHING, 'bob', 'echo', { lifetime: 300 }));
+    for (let i = 0; i < 3; i++) await c.listTools();
+    await c.ping();
+    await c.listResources();
+    await c.close();
+    for (let i = 0; i < 40 && probes() === before; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(probes() - before, 1, 'initialize, 3 tools/list, ping and resources/list: one token check');
+  });
 });
 
 describe('tools/list', () => {
@@ -473,6 +488,39 @@ describe('resources and prompts', () => {
     const c1 = await v1(EVERYTHING, t);
     assert.ok((await c1.getPrompt({ name: 'simple-prompt' })).messages.length > 0);
     await c1.close();
+  });
+});
+
+describe('server-to-client notifications', () => {
+  test("the upstream's resource updates reach 2026-era listen streams that asked for the resource", async () => {
+    const t = await token(EVERYTHING, 'alice');
+    const listener = await v2(EVERYTHING, t);
+    const [first, second] = (await listener.listResources()).resources;
+    assert.ok(first && second);
+    const updates: string[] = [];
+    listener.setNotificationHandler('notifications/resources/updated', (n) => {
+      updates.push(n.params.uri);
+    });
+    const subscription = await listener.listen({ resourceSubscriptions: [first.uri] });
+    // The gateway's one upstream session subscribes (2025 era, passed through) and turns
+    // server-everything's simulated updates on; it sends one at once, then every 5 s.
+    const driver = await v1(EVERYTHING, t);
+    await driver.subscribeResource({ uri: first.uri });
+    await driver.subscribeResource({ uri: second.uri });
+    const on = await driver.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+    assert.notEqual(on.isError, true, text(on));
+    try {
+      for (let i = 0; i < 200 && updates.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(updates.includes(first.uri), `updates: ${updates.join(', ')}`);
+      assert.ok(!updates.includes(second.uri), 'a resource this stream did not ask for');
+    } finally {
+      await driver.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+      await driver.unsubscribeResource({ uri: first.uri });
+      await driver.unsubscribeResource({ uri: second.uri });
+      await subscription.close();
+      await driver.close();
+      await listener.close();
+    }
   });
 });
 

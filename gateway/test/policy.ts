@@ -29,6 +29,7 @@ tools:
     auth: mfa
   - id: everything.get-annotated-message
     autonomy: approval
+  - id: everything.toggle-subscriber-updates
   - id: memory.read_graph
     scopes: [memory:read]
   - id: memory.create_entities
