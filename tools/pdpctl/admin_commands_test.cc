@@ -403,6 +403,21 @@ TEST(BundleTest, BrokenPolicyExitsOneWithFileLineErrorsAndWritesNothing) {
   EXPECT_FALSE(Exists(file));
 }
 
+TEST(BundleTest, PrintsTheCompilersWarningsAndStillWritesTheBundle) {
+  const std::string dir = TempDir();
+  const std::string key = Keygen(dir);
+  const std::string policy = dir + "/policy";
+  ASSERT_EQ(std::system(("mkdir -p " + policy).c_str()), 0);
+  std::ofstream(policy + "/p.yaml")
+      << "tools:\n  - id: crm.search\nroles:\n  - id: idle\n";
+  Result r = RunPdpctl({"bundle", policy, "--key", key + ".key", "--version",
+                        "7", "-o", dir + "/policy.bundle"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, policy + "/p.yaml:4: warning: role \"idle\" grants no tool "
+                            "and no data class, and no deny rule names it\n");
+  EXPECT_THAT(r.out, HasSubstr("bundle v7: 1 tool, 1 role"));
+}
+
 TEST(BundleTest, RefusesBadArguments) {
   const std::string dir = TempDir();
   const std::string key = Keygen(dir);

@@ -192,14 +192,13 @@ int RunBundle(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
 
-  absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> compiled =
-      LoadPolicy("bundle", dir, err);
-  if (!compiled.ok()) {
+  absl::StatusOr<pdp::Compilation> compiled = CompilePolicy("bundle", dir, err);
+  if (!compiled.ok() || compiled->snapshot == nullptr) {
     err << "pdpctl bundle: the policy in \"" << dir
         << "\" does not compile; no bundle was written\n";
     return kExitFailed;
   }
-  v1::Bundle bundle = (*compiled)->bundle();
+  v1::Bundle bundle = compiled->snapshot->bundle();
   v1::BundleMetadata* metadata = bundle.mutable_metadata();
   metadata->set_version(version);
   metadata->set_source_commit(args.Get("source-commit"));

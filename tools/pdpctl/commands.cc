@@ -22,6 +22,22 @@ std::string Plural(size_t n, absl::string_view noun) {
   return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
 }
 
+absl::StatusOr<pdp::Compilation> CompilePolicy(absl::string_view command,
+                                               const std::string& dir,
+                                               std::ostream& err) {
+  absl::StatusOr<pdp::Compilation> compiled =
+      pdp::Compiler::CompileDirectoryWithIssues(dir);
+  if (!compiled.ok()) {
+    err << "pdpctl " << command << ": " << compiled.status().message() << "\n";
+    return compiled;
+  }
+  for (const pdp::Diagnostic& issue : compiled->issues) {
+    if (issue.file.empty()) err << "pdpctl " << command << ": ";
+    err << issue.ToString() << "\n";
+  }
+  return compiled;
+}
+
 absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> LoadPolicy(
     absl::string_view command, const std::string& dir, std::ostream& err) {
   absl::StatusOr<std::shared_ptr<const pdp::Snapshot>> snapshot =

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "pdp/compiler.h"
 #include "pdp/snapshot.h"
 #include "tools/pdpctl/flags.h"
 
@@ -54,6 +55,15 @@ int UsageError(absl::string_view command, absl::string_view message,
 
 // "1 tool", "2 tools".
 std::string Plural(size_t n, absl::string_view noun);
+
+// For the commands about a policy as such (validate, bundle): compiles a
+// policy directory and prints every issue, errors and the compiler's
+// warnings, one "file:line: [warning: ]message" per line in reading order
+// (or the reason the directory cannot be read). The compilation has no
+// snapshot if there was an error.
+absl::StatusOr<pdp::Compilation> CompilePolicy(absl::string_view command,
+                                               const std::string& dir,
+                                               std::ostream& err);
 
 // Compiles a policy directory; on failure prints every policy error, one
 // "file:line: message" per line (or the reason the directory cannot be

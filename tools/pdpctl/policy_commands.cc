@@ -169,16 +169,8 @@ int RunValidate(const Args& args, std::ostream& out, std::ostream& err) {
   }
   const std::string& dir = args.positional().front();
   absl::StatusOr<pdp::Compilation> compiled =
-      pdp::Compiler::CompileDirectoryWithIssues(dir);
-  if (!compiled.ok()) {
-    err << "pdpctl validate: " << compiled.status().message() << "\n";
-    return kExitFailed;
-  }
-  // Errors and warnings in reading order, one per line.
-  for (const pdp::Diagnostic& issue : compiled->issues) {
-    if (issue.file.empty()) err << "pdpctl validate: ";
-    err << issue.ToString() << "\n";
-  }
+      CompilePolicy("validate", dir, err);
+  if (!compiled.ok()) return kExitFailed;
   if (compiled->snapshot == nullptr) return kExitFailed;
   const pdp::Snapshot& s = *compiled->snapshot;
   out << "ok: " << Plural(s.tools().size(), "tool") << ", "
