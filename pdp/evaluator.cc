@@ -158,19 +158,22 @@ Resolved Resolve(const Snapshot& s, const Chain& chain,
 bool RuleMatchesChain(const Snapshot& s, const Snapshot::DenyRule& rule,
                       const Resolved& r) {
   const bool delegated = !r.service_chain;
-  rules::RuleParts parts;
-  parts.users = !rule.users ||
-                (delegated && rules::RuleNamesUser(rule, r.chain->user_id));
-  parts.roles = !rule.roles || (delegated && r.user.InRule(s, rule));
-  parts.agents =
-      !rule.agents ||
-      std::any_of(r.agents.begin(), r.agents.end(), [&](int a) {
+  // rules::RuleHolds over the parts, each part computed only while the
+  // ones before it hold (a decision meets a rule's cheap parts first).
+  if (rule.users &&
+      !(delegated && rules::RuleNamesUser(rule, r.chain->user_id))) {
+    return false;
+  }
+  if (rule.roles && !(delegated && r.user.InRule(s, rule))) return false;
+  if (rule.agents &&
+      std::none_of(r.agents.begin(), r.agents.end(), [&](int a) {
         return a >= 0 && rules::AgentInRule(a, rule);
-      });
-  parts.clients = rules::RuleClientPartHolds(s, rule, r.client);
-  parts.services = rules::RuleServicePartHolds(rule, r.service);
-  parts.autonomous = rules::RuleAutonomyPartHolds(rule, r.autonomous);
-  return rules::RuleHolds(parts);
+      })) {
+    return false;
+  }
+  return rules::RuleClientPartHolds(s, rule, r.client) &&
+         rules::RuleServicePartHolds(rule, r.service) &&
+         rules::RuleAutonomyPartHolds(rule, r.autonomous);
 }
 
 void Add(Decision& d, v1::Link link, v1::Reason::Code code,
