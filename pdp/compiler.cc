@@ -871,11 +871,9 @@ std::shared_ptr<Snapshot> CompilerRun::Run() {
 
 absl::Status Compilation::status() const {
   if (snapshot != nullptr) return absl::OkStatus();
-  std::vector<std::string> errors;
-  for (const Diagnostic& d : issues) {
-    if (d.severity == Severity::kError) errors.push_back(d.ToString());
-  }
-  return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
+  absl::Status errors = ErrorStatus(issues);
+  if (errors.ok()) return absl::InternalError("no snapshot and no error");
+  return errors;
 }
 
 std::vector<Diagnostic> Compilation::warnings() const {

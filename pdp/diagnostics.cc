@@ -64,13 +64,18 @@ std::vector<Diagnostic> Diagnostics::Sorted(absl::string_view root) const {
   return sorted;
 }
 
-absl::Status Diagnostics::ToStatus(absl::string_view root) const {
-  if (errors_ == 0) return absl::OkStatus();
+absl::Status ErrorStatus(const std::vector<Diagnostic>& issues) {
   std::vector<std::string> lines;
-  for (const Diagnostic& d : Sorted(root)) {
+  for (const Diagnostic& d : issues) {
     if (d.severity == Severity::kError) lines.push_back(d.ToString());
   }
+  if (lines.empty()) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+}
+
+absl::Status Diagnostics::ToStatus(absl::string_view root) const {
+  if (errors_ == 0) return absl::OkStatus();
+  return ErrorStatus(Sorted(root));
 }
 
 }  // namespace pdp

@@ -26,6 +26,10 @@ struct Diagnostic {
   std::string ToString() const;
 };
 
+// OK when `issues` has no error; otherwise InvalidArgument whose message is
+// every error, in the given order, one "file:line: message" per line.
+absl::Status ErrorStatus(const std::vector<Diagnostic>& issues);
+
 // Collects every issue of a policy so that all are reported at once.
 // Thread-compatible.
 class Diagnostics {
