@@ -15,11 +15,9 @@
 #include "nlohmann/json.hpp"
 #include "pdp/active_policy.h"
 #include "pdp/chain_tokens.h"
-#include "pdp/compiler.h"
-#include "pdp/diagnostics.h"
 #include "pdp/engine.h"
 #include "pdp/evaluator.h"
-#include "pdp/policy_loader.h"
+#include "pdp/testing/compile.h"
 #include "pdp/token_source.h"
 #include "pdp/token/testing/token_minter.h"
 
@@ -51,10 +49,7 @@ constexpr char kIssuer[] = "https://login.acme.example";
 struct Fixture {
   explicit Fixture(JwsAlgorithm alg, size_t cache_entries)
       : key(TestSigningKey::Generate(alg, "k1")) {
-    Diagnostics diags;
-    v1::Bundle bundle;
-    LoadPolicyYaml("policy.yaml", kPolicy, &bundle, &diags);
-    snapshot = *Compiler::Compile(bundle);
+    snapshot = *testgen::CompileYaml(kPolicy);
     token::TrustedIssuer issuer;
     issuer.issuer = kIssuer;
     issuer.keys = *token::JwkSet::Parse(token::JwkSetJson({&key}));
